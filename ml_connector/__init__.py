@@ -1,0 +1,3 @@
+"""ml-connector's engine: plain Python, no Dagster import anywhere in this package."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,88 @@
+"""Every environment variable the connector reads, in one pydantic settings model.
+
+Names are `ML_CONNECTOR_<FIELD>` in upper case. Secrets are `SecretStr`, so a settings object printed,
+logged or put in an exception shows `**********`, never the value. Where a credential is both in the
+environment and in the vault, the environment wins (see `resolve_secret`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ml_connector.errors import ConfigError
+
+ENV_PREFIX = "ML_CONNECTOR_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    # Where the connector keeps its own files; the default store is a SQLite file in it.
+    home: Path = Field(default=Path("~/.ml-connector"), description="Folder for the default store and state.")
+    database_url: str | None = Field(default=None, description="Store URL (PostgreSQL in production).")
+    master_key: SecretStr | None = Field(default=None, description="Fernet key(s) for the vault, newest first.")
+    mapping_file: Path | None = Field(default=None, description="The mapping YAML file.")
+
+    brex_base_url: str = Field(default="https://api.brex.com", description="Brex API base URL.")
+    brex_api_token: SecretStr | None = Field(default=None, description="Brex user token (static API key).")
+    brex_client_id: str | None = Field(default=None, description="Brex OAuth2 client id.")
+    brex_client_secret: SecretStr | None = Field(default=None, description="Brex OAuth2 client secret.")
+    brex_refresh_token: SecretStr | None = Field(default=None, description="Brex OAuth2 refresh token.")
+    brex_webhook_secret: SecretStr | None = Field(default=None, description="Svix secret(s) for Brex webhooks.")
+
+    zoho_accounts_url: str = Field(default="https://accounts.zoho.com", description="Zoho accounts server.")
+    zoho_client_id: str | None = Field(default=None, description="Zoho OAuth2 client id.")
+    zoho_client_secret: SecretStr | None = Field(default=None, description="Zoho OAuth2 client secret.")
+    zoho_refresh_token: SecretStr | None = Field(default=None, description="Zoho OAuth2 refresh token.")
+    zoho_organization_id: str | None = Field(default=None, description="Zoho organization id.")
+    zoho_allowed_api_domains: str = Field(
+        default="", description="Extra api_domain origins to trust besides Zoho's data centres, comma-separated.")
+
+    expensify_base_url: str = Field(default="https://integrations.expensify.com",
+                                    description="Expensify Integration Server base URL.")
+    expensify_partner_user_id: str | None = Field(default=None, description="Expensify partnerUserID.")
+    expensify_partner_user_secret: SecretStr | None = Field(default=None,
+                                                            description="Expensify partnerUserSecret.")
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser()
+
+    @property
+    def store_url(self) -> str:
+        """The store's SQLAlchemy URL: the configured one, else a SQLite file under the home folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home_dir / 'connector.db'}"
+
+    @property
+    def allowed_api_domains(self) -> tuple[str, ...]:
+        return tuple(d.strip().rstrip("/") for d in self.zoho_allowed_api_domains.split(",") if d.strip())
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings from the environment, turning pydantic's errors into a ConfigError that names
+    the variable and the fix."""
+    env = os.environ if environ is None else environ
+    values = {name[len(ENV_PREFIX):].lower(): value for name, value in env.items() if name.startswith(ENV_PREFIX)}
+    try:
+        return Settings(_env_file=None, **values) if environ is not None else Settings(_env_file=None)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        raise ConfigError(f"{ENV_PREFIX}{field.upper()} is not valid: {first['msg']}.",
+                          setting=f"{ENV_PREFIX}{field.upper()}",
+                          fix=f"set {ENV_PREFIX}{field.upper()} to a valid value or unset it") from None
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(variable, default, description) for every setting: the README's table is made from this."""
+    rows = []
+    for name, info in Settings.model_fields.items():
+        default = "" if info.default is None else str(info.default)
+        rows.append((f"{ENV_PREFIX}{name.upper()}", default, info.description or ""))
+    return rows

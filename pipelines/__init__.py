@@ -1,0 +1,1 @@
+"""Partitions, jobs, schedules, sensors and the code location's Definitions."""

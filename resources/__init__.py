@@ -1,0 +1,1 @@
+"""Dagster resources: thin ConfigurableResource wrappers that hand engine objects to assets."""

@@ -1,0 +1,72 @@
+"""Session-wide fixtures: the real PostgreSQL, one sandbox server, isolated stores.
+
+Tests that need PostgreSQL skip with a reason when it cannot be reached, unless ML_CONNECTOR_REQUIRE_ALL=1
+(CI sets it), in which case they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from ml_connector.store.db import create_store_engine
+
+REQUIRE_ALL = os.environ.get("ML_CONNECTOR_REQUIRE_ALL") == "1"
+KEEP_VARIABLES = {"ML_CONNECTOR_REQUIRE_ALL", "ML_CONNECTOR_TEST_POSTGRES_URL"}
+POSTGRES_URL = os.environ.get("ML_CONNECTOR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip on a machine without the part; fail in CI, where every part must be there."""
+    if REQUIRE_ALL:
+        pytest.fail(f"{reason} (ML_CONNECTOR_REQUIRE_ALL=1 forbids skipping)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_connector_home(tmp_path_factory) -> Iterator[None]:
+    """Tests never touch the developer's ~/.ml-connector or inherit their connector settings."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("ML_CONNECTOR_") and k not in KEEP_VARIABLES}
+    for name in saved:
+        del os.environ[name]
+    os.environ["ML_CONNECTOR_HOME"] = str(tmp_path_factory.mktemp("connector-home"))
+    yield
+    os.environ.pop("ML_CONNECTOR_HOME", None)
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    try:
+        engine = create_store_engine(POSTGRES_URL)
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no server here"
+        skip_or_fail(f"PostgreSQL is not reachable at {POSTGRES_URL}: {type(exc).__name__}")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_server_url: str) -> Iterator[str]:
+    """A store URL on the real PostgreSQL whose tables live in a schema of this test's own."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_store_engine(postgres_server_url)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{postgres_server_url}?options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """The same store tests run on SQLite and on the real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'connector.db'}"
+    return request.getfixturevalue("postgres_schema_url")
