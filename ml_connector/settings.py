@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     mapping_file: Path | None = Field(default=None, description="The mapping YAML file.")
 
     brex_base_url: str = Field(default="https://api.brex.com", description="Brex API base URL.")
+    brex_token_url: str = Field(default="https://accounts-api.brex.com/oauth2/default/v1/token",
+                                description="Brex OAuth2 token endpoint.")
     brex_api_token: SecretStr | None = Field(default=None, description="Brex user token (static API key).")
     brex_client_id: str | None = Field(default=None, description="Brex OAuth2 client id.")
     brex_client_secret: SecretStr | None = Field(default=None, description="Brex OAuth2 client secret.")

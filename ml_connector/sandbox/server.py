@@ -126,6 +126,7 @@ class SandboxServer:
         creds = self.config.credentials
         return {
             "ML_CONNECTOR_BREX_BASE_URL": self.url("brex"),
+            "ML_CONNECTOR_BREX_TOKEN_URL": f"{self.url('brex')}/oauth2/default/v1/token",
             "ML_CONNECTOR_BREX_API_TOKEN": creds.brex_token,
             "ML_CONNECTOR_BREX_WEBHOOK_SECRET": creds.brex_webhook_secret,
             "ML_CONNECTOR_ZOHO_ACCOUNTS_URL": self.url("zoho-accounts"),

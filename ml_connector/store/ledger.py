@@ -1,4 +1,4 @@
-"""Reading the posting ledger: what is posted, pending, failed or flagged, month by month."""
+"""The posting ledger: one row per posting key, the source of truth for what reached the ledger."""
 
 from __future__ import annotations
 
@@ -6,9 +6,82 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from ml_connector.store.schema import POSTING_STATUSES, posting_ledger
+from ml_connector.store.schema import POSTING_STATUSES, posting_ledger, utc_now
+
+
+def get(connection: Connection, posting_key: str) -> dict[str, Any] | None:
+    row = connection.execute(sa.select(posting_ledger).where(posting_ledger.c.posting_key == posting_key)).first()
+    return dict(row._mapping) if row else None
+
+
+def rows_for_keys(engine: Engine, posting_keys: list[str]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    with engine.connect() as connection:
+        for start in range(0, len(posting_keys), 500):  # keep IN lists short for every backend
+            chunk = posting_keys[start:start + 500]
+            for row in connection.execute(sa.select(posting_ledger).where(posting_ledger.c.posting_key.in_(chunk))):
+                found[row.posting_key] = dict(row._mapping)
+    return found
+
+
+def posted_by_source_id(engine: Engine, source_system: str) -> dict[str, dict[str, Any]]:
+    """For every source id already posted (or flagged), the ledger row that carries it."""
+    statement = sa.select(posting_ledger).where(
+        (posting_ledger.c.source_system == source_system) & posting_ledger.c.status.in_(("posted", "pending")))
+    out: dict[str, dict[str, Any]] = {}
+    with engine.connect() as connection:
+        for row in connection.execute(statement):
+            mapping = dict(row._mapping)
+            for source_id in mapping["source_ids"]:
+                out[source_id] = mapping
+    return out
+
+
+def record_intent(connection: Connection, *, posting_key: str, source_system: str, source_ids: list[str],
+                  source_versions: list[str], month: str, ledger_system: str, run_id: str | None,
+                  amount: Decimal, currency: str) -> dict[str, Any]:
+    """Write (or bump) the pending row before the call: a crash after this leaves evidence to resolve."""
+    now = utc_now()
+    existing = get(connection, posting_key)
+    if existing is None:
+        connection.execute(posting_ledger.insert().values(
+            posting_key=posting_key, source_system=source_system, source_ids=source_ids,
+            source_version=",".join(source_versions)[:64], month=month, ledger_system=ledger_system,
+            status="pending", attempt_count=1, run_id=run_id, amount=str(amount), currency=currency,
+            created_at=now, updated_at=now))
+    else:
+        connection.execute(posting_ledger.update().where(posting_ledger.c.posting_key == posting_key).values(
+            status="pending", attempt_count=existing["attempt_count"] + 1, run_id=run_id, updated_at=now))
+    return get(connection, posting_key)  # type: ignore[return-value]
+
+
+def record_result(connection: Connection, posting_key: str, *, status: str, ledger_entity_id: str | None = None,
+                  error: str | None = None, run_id: str | None = None) -> None:
+    if status not in POSTING_STATUSES:
+        raise ValueError(f"unknown posting status {status!r}")
+    values: dict[str, Any] = {"status": status, "updated_at": utc_now(), "last_error": error}
+    if ledger_entity_id is not None:
+        values["ledger_entity_id"] = ledger_entity_id
+    if run_id is not None:
+        values["run_id"] = run_id
+    connection.execute(posting_ledger.update().where(posting_ledger.c.posting_key == posting_key).values(**values))
+
+
+def flag(connection: Connection, *, posting_key: str, source_system: str, source_ids: list[str],
+         source_versions: list[str], month: str, ledger_system: str, run_id: str | None, amount: Decimal,
+         currency: str, reason: str) -> None:
+    """Hold a posting for review (a source record changed after it was posted). Never posted by us."""
+    now = utc_now()
+    if get(connection, posting_key) is None:
+        connection.execute(posting_ledger.insert().values(
+            posting_key=posting_key, source_system=source_system, source_ids=source_ids,
+            source_version=",".join(source_versions)[:64], month=month, ledger_system=ledger_system,
+            status="flagged", attempt_count=0, run_id=run_id, amount=str(amount), currency=currency,
+            last_error=reason, created_at=now, updated_at=now))
+    else:
+        record_result(connection, posting_key, status="flagged", error=reason, run_id=run_id)
 
 
 def month_rows(engine: Engine, month: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -137,4 +138,29 @@ token_state = Table(
     Column("lease_owner", String(64)),
     Column("lease_expires_at", UtcDateTime),
     UniqueConstraint("system", "account", name="uq_token_state_system_account"),
+)
+
+# What mapping decided for each source record: drafted under a posting key, or an exception with a
+# reason. With the posting ledger it answers "posted, pending or flagged, and why" for every record.
+record_outcomes = Table(
+    "record_outcomes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("month", String(7), nullable=False),
+    Column("source_system", String(32), nullable=False),
+    Column("source_id", String(128), nullable=False),
+    Column("parent_id", String(128)),
+    Column("source_version", String(64), nullable=False),
+    Column("record_date", Date, nullable=False),
+    Column("amount", String(40), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reason_code", String(40)),
+    Column("reason", Text),
+    Column("posting_key", String(100)),
+    Column("run_id", String(64)),
+    Column("updated_at", UtcDateTime, nullable=False, default=utc_now),
+    UniqueConstraint("source_system", "source_id", name="uq_record_outcomes_source"),
+    CheckConstraint("outcome IN ('drafted', 'exception')", name="record_outcome_known"),
+    Index("ix_record_outcomes_month", "month", "source_system"),
 )

@@ -1,0 +1,197 @@
+"""Brex as a source of spend: settled card transactions joined with their expenses.
+
+Each record carries amount and date from the settled transaction, and category, memo, department,
+location, approval and receipts from the expense. Money arrives in minor units and becomes Decimal here.
+Brex's vocabulary (expand[], posted_at_date, billing_amount) stays in this module.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from ml_connector.errors import AuthError, ConfigError
+from ml_connector.http import HttpClient, RetryPolicy, shared_limiter
+from ml_connector.models import SpendRecord
+from ml_connector.money import from_minor_units
+
+SPEND_TYPES = ("PURCHASE", "REFUND", "CHARGEBACK")
+APPROVED_STATUSES = ("APPROVED", "SETTLED")
+EXPANSIONS = ("merchant", "department", "location", "user", "receipts.download_uris", "payment")
+PER_MINUTE = 1000  # per client and account (Brex rate limits page)
+TRANSACTIONS_PAGE, EXPENSES_PAGE = 1000, 100  # the documented maxima
+
+
+class BrexAuth:
+    """A static user token, or OAuth2 access tokens refreshed before they expire."""
+
+    def __init__(self, *, api_token: str | None = None, token_url: str | None = None, client_id: str | None = None,
+                 client_secret: str | None = None, refresh_token: str | None = None) -> None:
+        if not api_token and not (client_id and client_secret and refresh_token):
+            raise ConfigError("no Brex credentials are set.", setting="ML_CONNECTOR_BREX_API_TOKEN",
+                              fix="set ML_CONNECTOR_BREX_API_TOKEN (a user token), or the OAuth2 trio "
+                                  "ML_CONNECTOR_BREX_CLIENT_ID / _CLIENT_SECRET / _REFRESH_TOKEN")
+        self._static = api_token
+        self._token_url = token_url
+        self._client_id, self._client_secret, self._refresh_token = client_id, client_secret, refresh_token
+        self._access: tuple[str, datetime] | None = None
+        self._lock = threading.Lock()
+        self._http = HttpClient("brex-oauth", token_url or "http://unset", retry=RetryPolicy(max_attempts=3))
+
+    def header(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token()}"}
+
+    def token(self) -> str:
+        if self._static:
+            return self._static
+        with self._lock:
+            now = datetime.now(UTC)
+            if self._access is None or now >= self._access[1]:
+                self._access = self._refresh(now)
+            return self._access[0]
+
+    def forget(self) -> bool:
+        """Drop an OAuth access token the API refused; False for a static token (nothing to refresh)."""
+        if self._static:
+            return False
+        self._access = None
+        return True
+
+    def _refresh(self, now: datetime) -> tuple[str, datetime]:
+        body = self._http.request("POST", "", data={
+            "grant_type": "refresh_token", "refresh_token": self._refresh_token, "client_id": self._client_id,
+            "client_secret": self._client_secret}, is_idempotent=True).json()
+        if "access_token" not in body:
+            raise AuthError("Brex refused the OAuth2 refresh token. Fix: reconnect the Brex app and set "
+                            "ML_CONNECTOR_BREX_REFRESH_TOKEN", system="brex")
+        if body.get("refresh_token"):
+            self._refresh_token = body["refresh_token"]  # Brex may rotate refresh tokens
+        lifetime = int(body.get("expires_in", 3600))
+        return body["access_token"], now + timedelta(seconds=lifetime - min(300, lifetime // 12))
+
+
+class BrexClient:
+    def __init__(self, base_url: str, auth: BrexAuth, *, account_key: str = "default",
+                 retry: RetryPolicy | None = None, timeout: tuple[float, float] = (5.0, 30.0)) -> None:
+        self.auth = auth
+        self.http = HttpClient("brex", base_url, limiter=shared_limiter("brex", account_key, int(PER_MINUTE * 0.9), 60),
+                               retry=retry, timeout=timeout)
+
+    @classmethod
+    def from_settings(cls, settings, vault=None, **kwargs: Any) -> BrexClient:
+        from ml_connector.credentials import resolve_secret
+
+        auth = BrexAuth(api_token=resolve_secret(settings, vault, "brex", "api_token"),
+                        token_url=settings.brex_token_url, client_id=settings.brex_client_id,
+                        client_secret=resolve_secret(settings, vault, "brex", "client_secret"),
+                        refresh_token=resolve_secret(settings, vault, "brex", "refresh_token"))
+        return cls(settings.brex_base_url, auth, **kwargs)
+
+    def _get(self, path: str, params: list[tuple[str, Any]] | None = None) -> dict:
+        for attempt in (1, 2):
+            try:
+                return self.http.request("GET", path, params=params, headers=self.auth.header()).json()
+            except AuthError:
+                if attempt == 1 and self.auth.forget():
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def _pages(self, path: str, params: list[tuple[str, Any]]) -> Iterator[dict]:
+        cursor = None
+        while True:
+            body = self._get(path, params + ([("cursor", cursor)] if cursor else []))
+            yield from body.get("items", [])
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return
+
+    # -- reads ---------------------------------------------------------------------------------------
+
+    def card_transactions(self, start: date, end: date) -> list[dict]:
+        """Settled card transactions posted in [start, end] (the API filters only the start)."""
+        params = [("limit", TRANSACTIONS_PAGE), ("posted_at_start", f"{start.isoformat()}T00:00:00Z"),
+                  ("expand[]", "expense_id")]
+        return [t for t in self._pages("/v2/transactions/card/primary", params)
+                if start <= date.fromisoformat(t["posted_at_date"]) <= end]
+
+    def expenses(self, start: date, end: date) -> list[dict]:
+        """Card expenses whose payment posted in [start, end], with every expansion the mapping uses."""
+        params: list[tuple[str, Any]] = [("limit", EXPENSES_PAGE), ("expense_type[]", "CARD"),
+                                         ("payment_posted_at_start", f"{start.isoformat()}T00:00:00Z"),
+                                         ("payment_posted_at_end", f"{end.isoformat()}T23:59:59.999Z")]
+        params += [("expand[]", e) for e in EXPANSIONS]
+        return list(self._pages("/v1/expenses", params))
+
+    def expense(self, expense_id: str) -> dict:
+        return self._get(f"/v1/expenses/{expense_id}", [("expand[]", e) for e in EXPANSIONS])
+
+
+def _name(person: dict | None) -> str | None:
+    if not person:
+        return None
+    return " ".join(p for p in (person.get("first_name"), person.get("last_name")) if p) or None
+
+
+def join_records(transactions: list[dict], expenses_by_id: dict[str, dict]) -> tuple[list[SpendRecord], list[dict]]:
+    """Spend records from settled transactions and their expenses; transactions with no expense are returned
+    separately (a record cannot be coded without one, so it is held, never dropped)."""
+    records: list[SpendRecord] = []
+    orphans: list[dict] = []
+    for txn in transactions:
+        if txn.get("type") not in SPEND_TYPES:
+            continue  # card payments, rewards and fees are not spend
+        expense = expenses_by_id.get(txn.get("expense_id") or "")
+        if expense is None:
+            orphans.append(txn)
+            continue
+        records.append(to_record(txn, expense))
+    return records, orphans
+
+
+def to_record(txn: dict, expense: dict) -> SpendRecord:
+    settled = txn["amount"]
+    settled_amount = from_minor_units(settled["amount"], settled.get("currency") or "USD")
+    original = expense.get("original_amount") or expense.get("purchased_amount") or settled
+    currency = original.get("currency") or "USD"
+    sign = Decimal(-1) if settled_amount < 0 else Decimal(1)
+    amount = abs(from_minor_units(original["amount"], currency)) * sign
+    rate = None
+    if currency != (settled.get("currency") or "USD") and amount:
+        rate = (abs(settled_amount) / abs(amount)).quantize(Decimal("0.000001"))
+    receipts = tuple(uri for receipt in expense.get("receipts") or [] for uri in receipt.get("download_uris") or [])
+    merchant_info = expense.get("merchant") or txn.get("merchant") or {}
+    merchant = merchant_info.get("raw_descriptor") or txn.get("description", "")
+    user = expense.get("user")
+    return SpendRecord(
+        source="brex", source_id=expense["id"], parent_id=txn["id"],
+        record_date=date.fromisoformat(txn["posted_at_date"]), merchant=merchant, amount=amount, currency=currency,
+        exchange_rate=rate, original_amount=settled_amount if rate else None,
+        original_currency=(settled.get("currency") or "USD") if rate else None,
+        category=expense.get("category"), department=(expense.get("department") or {}).get("name"),
+        location=(expense.get("location") or {}).get("name"), employee_id=expense.get("user_id"),
+        employee_name=_name(user), card_account=txn.get("card_id"), memo=expense.get("memo"),
+        receipt_urls=receipts, source_url=expense.get("dashboard_url"), status=expense.get("status"),
+        approved_at=_timestamp(expense.get("approved_at")), updated_at=_timestamp(expense.get("updated_at")))
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def fetch_month(client: BrexClient, start: date, end: date) -> tuple[list[SpendRecord], list[dict], dict[str, int]]:
+    """The month's spend records, the settled transactions that have no expense, and fetch counts."""
+    transactions = client.card_transactions(start, end)
+    expenses_by_id = {e["id"]: e for e in client.expenses(start, end)}
+    # A transaction posted this month whose expense's payment posted on another day: fetch it alone.
+    for txn in transactions:
+        expense_id = txn.get("expense_id")
+        if expense_id and expense_id not in expenses_by_id and txn.get("type") in SPEND_TYPES:
+            expenses_by_id[expense_id] = client.expense(expense_id)
+    records, orphans = join_records(transactions, expenses_by_id)
+    return records, orphans, {"card_transactions": len(transactions), "expenses": len(expenses_by_id)}
