@@ -9,11 +9,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 
 from ml_connector.store.db import create_store_engine
+
+if TYPE_CHECKING:
+    from ml_connector.sandbox.server import SandboxServer
 
 REQUIRE_ALL = os.environ.get("ML_CONNECTOR_REQUIRE_ALL") == "1"
 KEEP_VARIABLES = {"ML_CONNECTOR_REQUIRE_ALL", "ML_CONNECTOR_TEST_POSTGRES_URL"}
@@ -70,3 +74,18 @@ def store_url(request: pytest.FixtureRequest, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'connector.db'}"
     return request.getfixturevalue("postgres_schema_url")
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    """One sandbox server for the whole session: three months of data ending 2026-10, limits off.
+
+    Tests that change shared state (faults, locks, edited expenses) use their own server instead.
+    """
+    from ml_connector.sandbox.config import SandboxConfig
+    from ml_connector.sandbox.server import SandboxServer
+
+    config = SandboxConfig(seed=7, last_month="2026-10", months=3, brex_expenses_per_month=40,
+                           expensify_reports_per_month=6, rate_limits="off")
+    with SandboxServer(config) as server:
+        yield server

@@ -15,6 +15,9 @@ class Ledger(Protocol):
     def reference_data(self) -> ReferenceData:
         """Accounts, vendors, tag options, currencies and the lock date, read fresh."""
 
+    def find_vendor(self, name: str) -> Vendor | None:
+        """The vendor of exactly that name, if the ledger has one."""
+
     def create_vendor(self, name: str) -> Vendor:
         """Create a vendor; raises ValidationRejected when one of that name exists."""
 
