@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     zoho_client_secret: SecretStr | None = Field(default=None, description="Zoho OAuth2 client secret.")
     zoho_refresh_token: SecretStr | None = Field(default=None, description="Zoho OAuth2 refresh token.")
     zoho_organization_id: str | None = Field(default=None, description="Zoho organization id.")
+    zoho_requests_per_minute: int = Field(
+        default=100, ge=1, description="Zoho's per-organisation request limit; the connector stays 10% under it.")
     zoho_allowed_api_domains: str = Field(
         default="", description="Extra api_domain origins to trust besides Zoho's data centres, comma-separated.")
 

@@ -2,10 +2,28 @@
 
 import dagster as dg
 
+from assets.brex import brex_card_transactions, brex_expenses
 from assets.ledger_status import posting_status
+from assets.mapping import journal_drafts
+from assets.posting import zoho_postings
+from assets.records import spend_records
+from assets.reference import zoho_reference_data
+from pipelines.jobs import month_sync
+from resources.brex import BrexResource
+from resources.mapping import MappingResource
 from resources.store import ConnectorStoreResource
+from resources.zoho import ZohoBooksResource
+
+RESOURCES = {
+    "store": ConnectorStoreResource(),
+    "brex": BrexResource(),
+    "zoho": ZohoBooksResource(),
+    "mapping": MappingResource(),
+}
 
 defs = dg.Definitions(
-    assets=[posting_status],
-    resources={"store": ConnectorStoreResource()},
+    assets=[brex_card_transactions, brex_expenses, zoho_reference_data, spend_records, journal_drafts,
+            zoho_postings, posting_status],
+    jobs=[month_sync],
+    resources=RESOURCES,
 )

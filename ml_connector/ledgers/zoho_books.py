@@ -112,6 +112,7 @@ class ZohoBooks:
             client_secret=resolve_secret(settings, vault, "zoho", "client_secret") or "",
             refresh_token=resolve_secret(settings, vault, "zoho", "refresh_token") or "",
             allowed_api_domains=settings.allowed_api_domains, vault=vault, run_id=run_id)
+        kwargs.setdefault("per_minute", settings.zoho_requests_per_minute)
         return cls(tokens=tokens, organization_id=settings.zoho_organization_id, **kwargs)
 
     # -- transport -----------------------------------------------------------------------------------

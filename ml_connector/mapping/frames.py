@@ -1,0 +1,121 @@
+"""The frames the mapping joins: records, and lookup tables built from the rules and the ledger.
+
+Every lookup table is unique on its join key (the mapping joins with validate="many_to_one"), and every
+key is normalised the same way on both sides: stripped and casefolded, names through `normalise_names`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ml_connector.mapping.names import normalise_names
+from ml_connector.mapping.rules import MappingRules
+from ml_connector.models import ReferenceData, SpendRecord
+
+RECORD_TEXT_FIELDS = ("source", "source_id", "parent_id", "merchant", "currency", "category", "gl_code",
+                      "department", "location", "project", "employee_name", "card_account", "memo",
+                      "source_url")
+_FLAGS = ("is_code", "is_active", "option_active")
+RECORD_OBJECT_FIELDS = ("record_date", "amount", "exchange_rate", "receipt_urls")
+
+
+def records_frame(records: list[SpendRecord]) -> pd.DataFrame:
+    """One row per record, built column by column in one pass (text columns as pandas strings)."""
+    columns: dict[str, pd.Series] = {
+        name: pd.Series([getattr(r, name) for r in records], dtype="str") for name in RECORD_TEXT_FIELDS}
+    columns.update({name: pd.Series([getattr(r, name) for r in records], dtype=object)
+                    for name in RECORD_OBJECT_FIELDS})
+    columns["version"] = pd.Series([r.version for r in records], dtype="str")
+    return pd.DataFrame(columns)
+
+
+def _text_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({c: "str" for c in columns if c not in _FLAGS})
+
+
+def source_settings(rules: MappingRules) -> pd.DataFrame:
+    """Per source: how it posts, what it credits, and its fallbacks."""
+    rows = []
+    if rules.brex is not None:
+        rows.append({"source": "brex", "posting_kind": "journal", "posting_mode": rules.brex.posting_mode,
+                     "credit_ref": rules.brex.credit_account, "credit_origin": "brex.credit_account",
+                     "default_account": rules.brex.default_account, "default_origin": "brex.default_account",
+                     "use_gl_codes": False, "employees_as_vendors": False})
+    if rules.expensify is not None:
+        journal = rules.expensify.posting_mode == "journal"
+        rows.append({"source": "expensify", "posting_kind": "journal" if journal else "bill",
+                     "posting_mode": "per_report" if journal else "bill",
+                     "credit_ref": rules.expensify.credit_account if journal else None,
+                     "credit_origin": "expensify.credit_account",
+                     "default_account": rules.expensify.default_account,
+                     "default_origin": "expensify.default_account",
+                     "use_gl_codes": rules.expensify.use_gl_codes,
+                     "employees_as_vendors": rules.expensify.employees_as_vendors})
+    frame = pd.DataFrame(rows, columns=["source", "posting_kind", "posting_mode", "credit_ref", "credit_origin",
+                                        "default_account", "default_origin", "use_gl_codes",
+                                        "employees_as_vendors"])
+    frame["is_configured"] = True
+    frame["posts_journal"] = frame["posting_kind"] == "journal"
+    return frame.astype({"source": "str", "credit_ref": "str", "default_account": "str"})
+
+
+def category_rules(rules: MappingRules) -> pd.DataFrame:
+    rows = []
+    for source, section in (("brex", rules.brex), ("expensify", rules.expensify)):
+        for category, rule in (section.categories.items() if section is not None else ()):
+            rows.append({"source": source, "category_key": category.strip().casefold(),
+                         "category_account": rule.account, "category_vendor": rule.vendor,
+                         "category_origin": f"{source}.categories.{category}.account"})
+    frame = _text_frame(rows, ["source", "category_key", "category_account", "category_vendor", "category_origin"])
+    return frame.drop_duplicates(["source", "category_key"])
+
+
+def merchant_overrides(rules: MappingRules) -> pd.DataFrame:
+    """Brex merchant overrides; the first entry wins when two match the same merchant."""
+    entries = rules.brex.merchant_overrides if rules.brex is not None else []
+    frame = _text_frame(
+        [{"source": "brex", "match": o.match, "override_account": o.account, "override_vendor": o.vendor,
+          "override_origin": f"brex.merchant_overrides[{i}].account"} for i, o in enumerate(entries)],
+        ["source", "match", "override_account", "override_vendor", "override_origin"])
+    frame["merchant_key"] = normalise_names(frame["match"], rules.vendors.strip_suffixes)
+    return frame.drop(columns="match").dropna(subset=["merchant_key"]).drop_duplicates(["source", "merchant_key"])
+
+
+def vendor_aliases(rules: MappingRules) -> pd.DataFrame:
+    frame = _text_frame([{"descriptor": k, "alias_vendor": v} for k, v in rules.vendors.aliases.items()],
+                        ["descriptor", "alias_vendor"])
+    frame["merchant_key"] = normalise_names(frame["descriptor"], rules.vendors.strip_suffixes)
+    return frame.drop(columns="descriptor").dropna(subset=["merchant_key"]).drop_duplicates("merchant_key")
+
+
+def account_lookup(reference: ReferenceData) -> pd.DataFrame:
+    """Accounts keyed by code and by name (casefolded); a code wins over a name that looks like it."""
+    rows = []
+    for is_code in (True, False):
+        for a in reference.accounts:
+            key = a.code if is_code else a.name
+            if key:
+                rows.append({"key": key.strip().casefold(), "is_code": is_code, "account_id": a.account_id,
+                             "account_name": a.name, "account_code": a.code, "is_active": a.is_active})
+    frame = _text_frame(rows, ["key", "is_code", "account_id", "account_name", "account_code", "is_active"])
+    return frame.drop_duplicates("key")
+
+
+def dimension_options(reference: ReferenceData) -> pd.DataFrame:
+    """Tag options keyed by (tag name, option name), casefolded; an active option wins over an inactive one."""
+    ordered = sorted(reference.tag_options, key=lambda o: not o.is_active)
+    frame = _text_frame(
+        [{"tag_key": o.tag_name.casefold(), "option_key": o.option_name.strip().casefold(), "tag_id": o.tag_id,
+          "tag_name": o.tag_name, "option_id": o.option_id, "option_name": o.option_name,
+          "option_active": o.is_active} for o in ordered],
+        ["tag_key", "option_key", "tag_id", "tag_name", "option_id", "option_name", "option_active"])
+    return frame.drop_duplicates(["tag_key", "option_key"])
+
+
+def vendor_lookup(reference: ReferenceData, suffixes: tuple[str, ...]) -> pd.DataFrame:
+    ordered = sorted(reference.vendors, key=lambda v: not v.is_active)
+    frame = _text_frame([{"name": v.name, "vendor_id": v.vendor_id} for v in ordered], ["name", "vendor_id"])
+    frame["vendor_key"] = normalise_names(frame["name"], suffixes)
+    frame = frame.rename(columns={"name": "ledger_vendor_name"})
+    return frame.dropna(subset=["vendor_key"]).drop_duplicates("vendor_key")

@@ -1,0 +1,188 @@
+"""A month of spend, from records to a posted and tied-out ledger: the steps the Dagster assets call.
+
+Each function does one step and is usable without Dagster: hold what cannot post yet, map, record every
+record's outcome, create missing vendors once, post with the exactly-once protocol, tie out.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ml_connector.errors import Uncertain
+from ml_connector.ledgers.base import Ledger
+from ml_connector.mapping import (
+    EXCEPTION_COLUMNS,
+    MappingRules,
+    build_bill_drafts,
+    build_journal_drafts,
+    map_records,
+    vendors_to_create,
+)
+from ml_connector.mapping.schema import conform
+from ml_connector.models import BillDraft, JournalDraft, ReferenceData, SpendRecord
+from ml_connector.posting import Poster, PostingReport
+from ml_connector.store import ledger as ledger_table
+from ml_connector.store.audit import AuditEvent, record
+from ml_connector.store.schema import record_outcomes, utc_now
+from ml_connector.tieout import TieOut, tie_out
+
+APPROVED_BREX_STATUSES = ("APPROVED", "SETTLED")
+HOLD_REASONS = {"not_approved": "the expense is not approved in Brex yet; it posts once it is approved"}
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    year, mon = (int(p) for p in month.split("-"))
+    return date(year, mon, 1), date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+@dataclass(frozen=True)
+class MonthPlan:
+    """What mapping decided for a month: lines ready to draft, and exceptions with reasons."""
+
+    month: str
+    mapped: pd.DataFrame
+    exceptions: pd.DataFrame
+    record_count: int
+
+    def drafts(self, vendor_ids: dict[str, str] | None = None) -> list[JournalDraft | BillDraft]:
+        """The drafts; without vendor ids (a preview) bills name vendors still to be created as pending,
+        with the same posting keys as the drafts that post."""
+        journals: list[JournalDraft | BillDraft] = list(build_journal_drafts(self.mapped, vendor_ids=vendor_ids))
+        return journals + list(build_bill_drafts(self.mapped, vendor_ids=vendor_ids,
+                                                 allow_pending_vendors=vendor_ids is None))
+
+    def totals_by_currency(self) -> dict[str, Decimal]:
+        totals: dict[str, Decimal] = defaultdict(Decimal)
+        for currency, amount in zip(self.mapped["currency"], self.mapped["amount"], strict=True):
+            totals[currency] += amount
+        return dict(totals)
+
+
+def hold_unapproved(records: list[SpendRecord]) -> tuple[list[SpendRecord], pd.DataFrame]:
+    """Brex expenses not yet approved wait (an exception with a reason); everything else goes to mapping."""
+    ready, held = [], []
+    for r in records:
+        if r.source == "brex" and r.status not in APPROVED_BREX_STATUSES:
+            held.append({"source": r.source, "source_id": r.source_id, "parent_id": r.parent_id,
+                         "version": r.version, "record_date": r.record_date, "currency": r.currency,
+                         "amount": r.amount, "category": r.category, "merchant": r.merchant,
+                         "reason": "not_approved",
+                         "reason_text": f"Brex expense {r.source_id} is {r.status}: "
+                                        + HOLD_REASONS["not_approved"]})
+        else:
+            ready.append(r)
+    return ready, conform(pd.DataFrame(held, columns=list(EXCEPTION_COLUMNS)), EXCEPTION_COLUMNS)
+
+
+def plan_month(month: str, records: list[SpendRecord], rules: MappingRules, reference: ReferenceData) -> MonthPlan:
+    ready, held = hold_unapproved(records)
+    result = map_records(ready, rules, reference)
+    exceptions = pd.concat([df for df in (held, result.exceptions) if not df.empty] or [held], ignore_index=True)
+    return MonthPlan(month=month, mapped=result.mapped, exceptions=exceptions, record_count=len(records))
+
+
+def save_outcomes(engine: Engine, plan: MonthPlan, drafts: list[JournalDraft | BillDraft],
+                  run_id: str | None) -> None:
+    """Replace the month's record outcomes: each record is drafted under a key or held with a reason."""
+    key_of = {sid: d.posting_key for d in drafts for sid in d.source_ids}
+    now = utc_now()
+    rows = []
+    for row in plan.mapped.to_dict("records"):
+        rows.append(_outcome(plan.month, row, "drafted", None, None, key_of.get(row["source_id"]), run_id, now))
+    for row in plan.exceptions.to_dict("records"):
+        rows.append(_outcome(plan.month, row, "exception", row["reason"], row["reason_text"], None, run_id, now))
+    sources = sorted({r["source_system"] for r in rows}) or ["brex"]
+    with engine.begin() as connection:
+        connection.execute(record_outcomes.delete().where(
+            (record_outcomes.c.month == plan.month) & record_outcomes.c.source_system.in_(sources)))
+        # A record whose date moved to another month must not stay there too.
+        ids = [r["source_id"] for r in rows]
+        for start in range(0, len(ids), 500):
+            connection.execute(record_outcomes.delete().where(record_outcomes.c.source_id.in_(ids[start:start + 500])))
+        if rows:
+            connection.execute(record_outcomes.insert(), rows)
+        record(connection, AuditEvent(actor="dagster", action="map", outcome="ok", run_id=run_id, month=plan.month,
+                                      detail={"drafted": len(plan.mapped), "exceptions": len(plan.exceptions),
+                                              "reasons": plan.exceptions["reason"].value_counts().to_dict()}))
+
+
+def _outcome(month, row, outcome, reason_code, reason, posting_key, run_id, now) -> dict:
+    return {"month": month, "source_system": row["source"], "source_id": row["source_id"],
+            "parent_id": row.get("parent_id"), "source_version": row["version"], "record_date": row["record_date"],
+            "amount": str(row["amount"]), "currency": row["currency"], "outcome": outcome,
+            "reason_code": reason_code, "reason": reason, "posting_key": posting_key, "run_id": run_id,
+            "updated_at": now}
+
+
+def ensure_vendors(engine: Engine, ledger: Ledger, names: list[str], run_id: str | None) -> dict[str, str]:
+    """Ids for vendor names, creating each missing vendor once: look first, create, and after an
+    uncertain create look again rather than create twice."""
+    ids: dict[str, str] = {}
+    for name in names:
+        vendor = ledger.find_vendor(name)
+        outcome = "found"
+        if vendor is None:
+            try:
+                vendor = ledger.create_vendor(name)
+                outcome = "created"
+            except Uncertain:
+                vendor = ledger.find_vendor(name)
+                if vendor is None:
+                    vendor = ledger.create_vendor(name)
+                outcome = "created"
+        ids[name] = vendor.vendor_id
+        record(engine, AuditEvent(actor="dagster", action="vendor.ensure", outcome=outcome, run_id=run_id,
+                                  ledger_entity_id=vendor.vendor_id, detail={"name": name}))
+    return ids
+
+
+def post_plan(engine: Engine, ledger: Ledger, plan: MonthPlan, run_id: str | None,
+              vendor_ids: dict[str, str]) -> tuple[list[JournalDraft | BillDraft], PostingReport]:
+    all_ids = dict(vendor_ids)
+    all_ids.update(ensure_vendors(engine, ledger, vendors_to_create(plan.mapped), run_id))
+    drafts = plan.drafts(all_ids)
+    return drafts, Poster(engine, ledger, run_id=run_id).post(drafts)
+
+
+def posted_drafts(engine: Engine, drafts: list[JournalDraft | BillDraft]) -> list[JournalDraft | BillDraft]:
+    rows = ledger_table.rows_for_keys(engine, [d.posting_key for d in drafts])
+    return [d for d in drafts if rows.get(d.posting_key, {}).get("status") == "posted"]
+
+
+def tie_out_month(engine: Engine, ledger: Ledger, month: str, drafts: list[JournalDraft | BillDraft]) -> TieOut:
+    posted = posted_drafts(engine, drafts)
+    start, end = month_bounds(month)
+    lines = ledger.posted_lines(start, end, {d.posting_key for d in posted}) if posted else []
+    return tie_out(posted, lines)
+
+
+def month_status(engine: Engine, month: str) -> list[dict]:
+    """Every record of the month: posted (with the ledger id), pending, failed or flagged, with its reason."""
+    with engine.connect() as connection:
+        outcomes = [dict(r._mapping) for r in connection.execute(
+            sa.select(record_outcomes).where(record_outcomes.c.month == month)
+            .order_by(record_outcomes.c.source_system, record_outcomes.c.record_date, record_outcomes.c.source_id))]
+    postings = ledger_table.rows_for_keys(engine, [o["posting_key"] for o in outcomes if o["posting_key"]])
+    status = []
+    for o in outcomes:
+        posting = postings.get(o["posting_key"] or "")
+        if o["outcome"] == "exception":
+            state, reason, ledger_id = "flagged", f"{o['reason_code']}: {o['reason']}", None
+        elif posting is None:
+            state, reason, ledger_id = "pending", "drafted, not yet posted", None
+        else:
+            state = {"posted": "posted", "pending": "pending", "failed": "failed", "flagged": "flagged"}[
+                posting["status"]]
+            reason, ledger_id = posting["last_error"], posting["ledger_entity_id"]
+        status.append({"source": o["source_system"], "source_id": o["source_id"], "parent_id": o["parent_id"],
+                       "date": o["record_date"].isoformat(), "amount": o["amount"], "currency": o["currency"],
+                       "status": state, "ledger_id": ledger_id, "posting_key": o["posting_key"], "reason": reason})
+    return status

@@ -1,0 +1,10 @@
+"""Jobs: `month_sync` runs a month end to end."""
+
+import dagster as dg
+
+month_sync = dg.define_asset_job(
+    "month_sync",
+    selection=dg.AssetSelection.groups("ingestion", "reference", "records", "mapping", "posting"),
+    description="One month: fetch, normalise, map, post exactly once, tie out.",
+    tags={"dagster/max_retries": 2},
+)
