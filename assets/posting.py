@@ -5,10 +5,12 @@ from collections.abc import Iterator
 import dagster as dg
 
 from assets.metadata import month_of, totals_metadata
-from ml_connector.month import MonthPlan, post_plan, tie_out_month
+from ml_connector.month import MonthPlan, post_plan, posted_reports, tie_out_month
+from ml_connector.store.audit import AuditEvent, record
 from ml_connector.store.ledger import month_summary
 from ml_connector.tieout import TieOut
 from pipelines.partitions import monthly_partitions
+from resources.expensify import ExpensifyResource
 from resources.store import ConnectorStoreResource
 from resources.zoho import ZohoBooksResource
 
@@ -23,13 +25,14 @@ TIE_OUT = dg.AssetCheckSpec("tie_out", asset="zoho_postings",
 @dg.asset(partitions_def=monthly_partitions, group_name="posting", kinds={"zoho"}, pool="zoho_api",
           retry_policy=POSTING_RETRY, check_specs=[TIE_OUT])
 def zoho_postings(context: dg.AssetExecutionContext, journal_drafts: MonthPlan, zoho: ZohoBooksResource,
-                  store: ConnectorStoreResource) -> Iterator:
+                  expensify: ExpensifyResource, store: ConnectorStoreResource) -> Iterator:
     """Posts what is missing for the month, resolves uncertain posts by searching Zoho, and reads every
     posted entry back for the tie-out. Re-running a month posts nothing twice."""
     run_id = context.run.run_id
     engine = store.engine()
     ledger = zoho.ledger(store, run_id)
     drafts, report = post_plan(engine, ledger, journal_drafts, run_id, vendor_ids={})
+    marked = mark_exported_reports(context, journal_drafts, expensify, store)
     result = tie_out_month(engine, ledger, month_of(context), drafts)
     summary = month_summary(engine, month_of(context))
     links = {r.posting_key: r.url for r in (report.posted + report.found)[:20] if r.url}
@@ -47,8 +50,24 @@ def zoho_postings(context: dg.AssetExecutionContext, journal_drafts: MonthPlan, 
         "ties_out": result.ties_out,
         "links": dg.MetadataValue.json(links),
         "zoho_calls": ledger.http.calls,
+        "expensify_reports_marked_exported": len(marked),
     })
     yield check_tie_out(result)
+
+
+def mark_exported_reports(context, plan: MonthPlan, expensify: ExpensifyResource,
+                          store: ConnectorStoreResource) -> list[str]:
+    """Label in Expensify the reports Zoho accepted whole, so later exports skip them. Only after acceptance:
+    the posting ledger stays the source of truth, and a report marked too early would never be retried."""
+    reports = posted_reports(store.engine(), plan)
+    if not reports or not expensify.is_configured():
+        return []
+    label = expensify.export_label()
+    expensify.client(store).mark_exported(reports, label)
+    record(store.engine(), AuditEvent(actor="dagster", action="expensify.mark_exported", outcome="ok",
+                                      run_id=context.run.run_id, month=plan.month, source_system="expensify",
+                                      detail={"reports": reports, "label": label}))
+    return reports
 
 
 def check_tie_out(result: TieOut) -> dg.AssetCheckResult:

@@ -26,6 +26,7 @@ from ml_connector.mapping import (
     map_records,
     vendors_to_create,
 )
+from ml_connector.mapping.drafts import PENDING_VENDOR_PREFIX
 from ml_connector.mapping.schema import conform
 from ml_connector.models import BillDraft, JournalDraft, ReferenceData, SpendRecord
 from ml_connector.posting import Poster, PostingReport
@@ -85,8 +86,24 @@ def hold_unapproved(records: list[SpendRecord]) -> tuple[list[SpendRecord], pd.D
 def plan_month(month: str, records: list[SpendRecord], rules: MappingRules, reference: ReferenceData) -> MonthPlan:
     ready, held = hold_unapproved(records)
     result = map_records(ready, rules, reference)
-    exceptions = pd.concat([df for df in (held, result.exceptions) if not df.empty] or [held], ignore_index=True)
-    return MonthPlan(month=month, mapped=result.mapped, exceptions=exceptions, record_count=len(records))
+    mapped, held_with_report = hold_whole_reports(result.mapped, result.exceptions)
+    frames = [df for df in (held, result.exceptions, held_with_report) if not df.empty]
+    exceptions = pd.concat(frames, ignore_index=True) if frames else held
+    return MonthPlan(month=month, mapped=mapped, exceptions=exceptions, record_count=len(records))
+
+
+def hold_whole_reports(mapped: pd.DataFrame, exceptions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """An Expensify report posts whole or not at all: one held expense holds its report, so a bill is never
+    posted short and then duplicated (same bill number) once the held line is fixed."""
+    held_reports = set(exceptions.loc[exceptions["source"] == "expensify", "parent_id"].dropna())
+    if not held_reports:
+        return mapped, pd.DataFrame(columns=list(EXCEPTION_COLUMNS))
+    is_held = (mapped["source"] == "expensify") & mapped["parent_id"].isin(held_reports)
+    moved = mapped[is_held].assign(
+        reason="held_with_report",
+        reason_text=lambda f: "report " + f["parent_id"].astype(str) + " has a held expense; it posts whole once "
+                              "that expense is fixed (see the report's other exceptions)")
+    return mapped[~is_held].reset_index(drop=True), conform(moved, EXCEPTION_COLUMNS)
 
 
 def save_outcomes(engine: Engine, plan: MonthPlan, drafts: list[JournalDraft | BillDraft],
@@ -99,10 +116,11 @@ def save_outcomes(engine: Engine, plan: MonthPlan, drafts: list[JournalDraft | B
         rows.append(_outcome(plan.month, row, "drafted", None, None, key_of.get(row["source_id"]), run_id, now))
     for row in plan.exceptions.to_dict("records"):
         rows.append(_outcome(plan.month, row, "exception", row["reason"], row["reason_text"], None, run_id, now))
-    sources = sorted({r["source_system"] for r in rows}) or ["brex"]
     with engine.begin() as connection:
+        # Brex is re-read in full every run, so its month is replaced; Expensify skips reports already
+        # exported, so its earlier outcomes stay and only this run's records are replaced.
         connection.execute(record_outcomes.delete().where(
-            (record_outcomes.c.month == plan.month) & record_outcomes.c.source_system.in_(sources)))
+            (record_outcomes.c.month == plan.month) & (record_outcomes.c.source_system == "brex")))
         # A record whose date moved to another month must not stay there too.
         ids = [r["source_id"] for r in rows]
         for start in range(0, len(ids), 500):
@@ -149,7 +167,28 @@ def post_plan(engine: Engine, ledger: Ledger, plan: MonthPlan, run_id: str | Non
     all_ids = dict(vendor_ids)
     all_ids.update(ensure_vendors(engine, ledger, vendors_to_create(plan.mapped), run_id))
     drafts = plan.drafts(all_ids)
+    pending = [d.posting_key for d in drafts if isinstance(d, BillDraft) and d.vendor_id.startswith(
+        PENDING_VENDOR_PREFIX)]
+    if pending:
+        raise RuntimeError(f"bills {pending[:5]} have no vendor in the ledger yet; nothing was posted for them")
     return drafts, Poster(engine, ledger, run_id=run_id).post(drafts)
+
+
+def posted_reports(engine: Engine, plan: MonthPlan) -> list[str]:
+    """Expensify reports whose every drafted expense is posted: safe to mark exported in Expensify."""
+    rows = plan.mapped[plan.mapped["source"] == "expensify"]
+    if rows.empty:
+        return []
+    with engine.connect() as connection:
+        outcomes = {r.source_id: r.posting_key for r in connection.execute(
+            sa.select(record_outcomes.c.source_id, record_outcomes.c.posting_key)
+            .where(record_outcomes.c.source_id.in_(list(rows["source_id"]))))}
+    status = ledger_table.rows_for_keys(engine, [k for k in outcomes.values() if k])
+    done: dict[str, bool] = {}
+    for report_id, source_id in zip(rows["parent_id"], rows["source_id"], strict=True):
+        posted = status.get(outcomes.get(source_id) or "", {}).get("status") == "posted"
+        done[report_id] = done.get(report_id, True) and posted
+    return sorted(report for report, ok in done.items() if ok)
 
 
 def posted_drafts(engine: Engine, drafts: list[JournalDraft | BillDraft]) -> list[JournalDraft | BillDraft]:

@@ -1,15 +1,20 @@
 """The code location: every asset, check, job, schedule, sensor and resource of ml-connector."""
 
+import os
+
 import dagster as dg
 
 from assets.brex import brex_card_transactions, brex_expenses
+from assets.expensify import expensify_reports
 from assets.ledger_status import posting_status
 from assets.mapping import journal_drafts
 from assets.posting import zoho_postings
 from assets.records import spend_records
 from assets.reference import zoho_reference_data
 from pipelines.jobs import month_sync
+from pipelines.schedules import DEFAULT_POLL_CRON, build_expensify_poll
 from resources.brex import BrexResource
+from resources.expensify import ExpensifyResource
 from resources.mapping import MappingResource
 from resources.store import ConnectorStoreResource
 from resources.zoho import ZohoBooksResource
@@ -19,11 +24,13 @@ RESOURCES = {
     "brex": BrexResource(),
     "zoho": ZohoBooksResource(),
     "mapping": MappingResource(),
+    "expensify": ExpensifyResource(),
 }
 
 defs = dg.Definitions(
-    assets=[brex_card_transactions, brex_expenses, zoho_reference_data, spend_records, journal_drafts,
-            zoho_postings, posting_status],
+    assets=[brex_card_transactions, brex_expenses, expensify_reports, zoho_reference_data, spend_records,
+            journal_drafts, zoho_postings, posting_status],
     jobs=[month_sync],
+    schedules=[build_expensify_poll(os.environ.get("ML_CONNECTOR_EXPENSIFY_POLL_CRON", DEFAULT_POLL_CRON))],
     resources=RESOURCES,
 )
