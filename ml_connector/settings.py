@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = Field(default=None, description="Fernet key(s) for the vault, newest first.")
     mapping_file: Path | None = Field(default=None, description="The mapping YAML file.")
 
+    http_timeout_seconds: float = Field(default=30.0, gt=0, description="Read timeout of every API call, seconds.")
+
     brex_base_url: str = Field(default="https://api.brex.com", description="Brex API base URL.")
     brex_token_url: str = Field(default="https://accounts-api.brex.com/oauth2/default/v1/token",
                                 description="Brex OAuth2 token endpoint.")
@@ -62,6 +64,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home_dir / 'connector.db'}"
+
+    @property
+    def http_timeout(self) -> tuple[float, float]:
+        """(connect, read) timeouts for every client."""
+        return (min(5.0, self.http_timeout_seconds), self.http_timeout_seconds)
 
     @property
     def allowed_api_domains(self) -> tuple[str, ...]:

@@ -13,7 +13,9 @@ class ExpensifyResource(dg.ConfigurableResource):
     label: str = ""  # the markAsExported label; empty: one per Zoho organisation
 
     def client(self, store: ConnectorStoreResource) -> ExpensifyClient:
-        return ExpensifyClient.from_settings(load_settings(), vault=vault_or_none(store))
+        settings = load_settings()
+        return ExpensifyClient.from_settings(settings, vault=vault_or_none(store),
+                                             timeout=(settings.http_timeout[0], max(60.0, settings.http_timeout[1])))
 
     def is_configured(self) -> bool:
         settings = load_settings()

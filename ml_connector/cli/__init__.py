@@ -8,6 +8,8 @@ import click
 
 from ml_connector.cli.credentials import credentials
 from ml_connector.cli.db import db
+from ml_connector.cli.demo import demo
+from ml_connector.cli.month import audit, run, status
 from ml_connector.cli.sandbox import sandbox
 from ml_connector.errors import ConfigError, ConnectorError, VaultError
 
@@ -23,6 +25,10 @@ def cli() -> None:
 cli.add_command(db)
 cli.add_command(credentials)
 cli.add_command(sandbox)
+cli.add_command(run)
+cli.add_command(status)
+cli.add_command(audit)
+cli.add_command(demo)
 
 
 def main() -> None:

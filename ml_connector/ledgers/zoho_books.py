@@ -111,8 +111,10 @@ class ZohoBooks:
             engine=engine, accounts_url=settings.zoho_accounts_url, client_id=settings.zoho_client_id or "",
             client_secret=resolve_secret(settings, vault, "zoho", "client_secret") or "",
             refresh_token=resolve_secret(settings, vault, "zoho", "refresh_token") or "",
-            allowed_api_domains=settings.allowed_api_domains, vault=vault, run_id=run_id)
+            allowed_api_domains=settings.allowed_api_domains, vault=vault, run_id=run_id,
+            timeout=settings.http_timeout)
         kwargs.setdefault("per_minute", settings.zoho_requests_per_minute)
+        kwargs.setdefault("timeout", settings.http_timeout)
         return cls(tokens=tokens, organization_id=settings.zoho_organization_id, **kwargs)
 
     # -- transport -----------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ class BrexClient:
                         token_url=settings.brex_token_url, client_id=settings.brex_client_id,
                         client_secret=resolve_secret(settings, vault, "brex", "client_secret"),
                         refresh_token=resolve_secret(settings, vault, "brex", "refresh_token"))
+        kwargs.setdefault("timeout", settings.http_timeout)
         return cls(settings.brex_base_url, auth, **kwargs)
 
     def _get(self, path: str, params: list[tuple[str, Any]] | None = None) -> dict:

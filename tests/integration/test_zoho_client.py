@@ -49,7 +49,8 @@ def test_organization_is_resolved_when_not_configured(zoho_sandbox, tmp_path):
 
 def test_api_domain_outside_zoho_data_centres_is_refused(zoho_sandbox, tmp_path):
     with pytest.raises(AuthError, match="not one of Zoho's data centres") as error:
-        _ledger(zoho_sandbox, f"sqlite:///{tmp_path / 'c.db'}", ML_CONNECTOR_ZOHO_ALLOWED_API_DOMAINS="").reference_data()
+        ledger = _ledger(zoho_sandbox, f"sqlite:///{tmp_path / 'c.db'}", ML_CONNECTOR_ZOHO_ALLOWED_API_DOMAINS="")
+        ledger.reference_data()
     assert zoho_sandbox.config.credentials.zoho_refresh_token not in str(error.value)
 
 
