@@ -7,8 +7,10 @@ Tests that need PostgreSQL skip with a reason when it cannot be reached, unless 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from ml_connector.sandbox.server import SandboxServer
 
 REQUIRE_ALL = os.environ.get("ML_CONNECTOR_REQUIRE_ALL") == "1"
+REPO = Path(__file__).resolve().parents[1]
 KEEP_VARIABLES = {"ML_CONNECTOR_REQUIRE_ALL", "ML_CONNECTOR_TEST_POSTGRES_URL"}
 POSTGRES_URL = os.environ.get("ML_CONNECTOR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -89,3 +92,31 @@ def sandbox() -> Iterator[SandboxServer]:
                            expensify_reports_per_month=6, rate_limits="off")
     with SandboxServer(config) as server:
         yield server
+
+
+@pytest.fixture
+def postgres_dagster_db(postgres_server_url) -> Iterator[str]:
+    """A database of its own for dagster-postgres, dropped afterwards."""
+    name = f"dagster_{uuid.uuid4().hex[:10]}"
+    admin = create_store_engine(postgres_server_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield name
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def postgres_dagster_home(tmp_path, monkeypatch, postgres_dagster_db) -> Path:
+    """A DAGSTER_HOME holding the production instance config (deploy/postgres), on the real server."""
+    url = sa.engine.make_url(POSTGRES_URL)
+    monkeypatch.setenv("DAGSTER_PG_HOST", url.host or "127.0.0.1")
+    monkeypatch.setenv("DAGSTER_PG_PORT", str(url.port or 5432))
+    monkeypatch.setenv("DAGSTER_PG_USER", url.username or "postgres")
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", url.password or "")
+    monkeypatch.setenv("DAGSTER_PG_DB", postgres_dagster_db)
+    home = tmp_path / "dagster-postgres"
+    home.mkdir()
+    shutil.copy(REPO / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
+    return home

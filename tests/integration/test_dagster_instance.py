@@ -4,11 +4,9 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import dagster as dg
-import pytest
 import sqlalchemy as sa
 
 from assets.ledger_status import posting_status
@@ -55,31 +53,11 @@ def test_partitioned_asset_materialises_on_the_embedded_sqlite_instance(tmp_path
     assert (tmp_path / "history" / "runs.db").exists()
 
 
-@pytest.fixture
-def postgres_dagster_db(postgres_server_url):
-    """A database of its own for dagster-postgres, dropped afterwards."""
-    name = f"dagster_{uuid.uuid4().hex[:10]}"
-    admin = create_store_engine(postgres_server_url).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield name
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def test_partitioned_asset_materialises_on_the_postgres_instance(tmp_path, monkeypatch, postgres_dagster_db,
-                                                                 postgres_schema_url):
-    url = sa.engine.make_url(os.environ.get("ML_CONNECTOR_TEST_POSTGRES_URL",
-                                            "postgresql://postgres@127.0.0.1:5432/test"))
-    monkeypatch.setenv("DAGSTER_PG_HOST", url.host or "127.0.0.1")
-    monkeypatch.setenv("DAGSTER_PG_PORT", str(url.port or 5432))
-    monkeypatch.setenv("DAGSTER_PG_USER", url.username or "postgres")
-    monkeypatch.setenv("DAGSTER_PG_PASSWORD", url.password or "")
-    monkeypatch.setenv("DAGSTER_PG_DB", postgres_dagster_db)
-    shutil.copy(REPO / "deploy" / "postgres" / "dagster.yaml", tmp_path / "dagster.yaml")
-    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+def test_partitioned_asset_materialises_on_the_postgres_instance(postgres_dagster_home, postgres_dagster_db,
+                                                                 postgres_schema_url, postgres_server_url):
+    with dg.DagsterInstance.from_config(str(postgres_dagster_home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         _materialise(instance, postgres_schema_url)
-    with create_store_engine(str(url.set(database=postgres_dagster_db))).connect() as connection:
+    url = sa.engine.make_url(postgres_server_url).set(database=postgres_dagster_db)
+    with create_store_engine(url.render_as_string(hide_password=False)).connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM runs")).scalar() == 1
