@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     expensify_partner_user_id: str | None = Field(default=None, description="Expensify partnerUserID.")
     expensify_partner_user_secret: SecretStr | None = Field(default=None,
                                                             description="Expensify partnerUserSecret.")
+    expensify_poll_cron: str = Field(default="0 6 * * 1",
+                                     description="When the expensify_poll schedule runs (cron, UTC).")
 
     @property
     def home_dir(self) -> Path:

@@ -7,9 +7,6 @@ import dagster as dg
 from pipelines.jobs import month_sync
 from pipelines.partitions import monthly_partitions
 
-# Weekly by default (Mondays 06:00 UTC); set ML_CONNECTOR_EXPENSIFY_POLL_CRON to change the cadence.
-DEFAULT_POLL_CRON = "0 6 * * 1"
-
 
 def months_to_poll(now: dt.datetime) -> list[str]:
     """The current month, and in the first week of a month the previous one too, so reports approved at
@@ -22,7 +19,8 @@ def months_to_poll(now: dt.datetime) -> list[str]:
     return [k for k in keys if k >= monthly_partitions.start.date().isoformat()]
 
 
-def build_expensify_poll(cron: str = DEFAULT_POLL_CRON) -> dg.ScheduleDefinition:
+def build_expensify_poll(cron: str) -> dg.ScheduleDefinition:
+    """Weekly by default (ML_CONNECTOR_EXPENSIFY_POLL_CRON, Mondays 06:00 UTC)."""
     @dg.schedule(name="expensify_poll", cron_schedule=cron, job=month_sync, execution_timezone="UTC",
                  description="Syncs the current month (and closes the previous one in its first week).")
     def expensify_poll(context: dg.ScheduleEvaluationContext):

@@ -21,6 +21,7 @@ from ml_connector.money import from_minor_units
 SPEND_TYPES = ("PURCHASE", "REFUND", "CHARGEBACK")
 APPROVED_STATUSES = ("APPROVED", "SETTLED")
 EXPANSIONS = ("merchant", "department", "location", "user", "receipts.download_uris", "payment")
+PRIMARY_CARD_ACCOUNT = "primary"
 PER_MINUTE = 1000  # per client and account (Brex rate limits page)
 TRANSACTIONS_PAGE, EXPENSES_PAGE = 1000, 100  # the documented maxima
 
@@ -174,7 +175,10 @@ def to_record(txn: dict, expense: dict) -> SpendRecord:
         original_currency=(settled.get("currency") or "USD") if rate else None,
         category=expense.get("category"), department=(expense.get("department") or {}).get("name"),
         location=(expense.get("location") or {}).get("name"), employee_id=expense.get("user_id"),
-        employee_name=_name(user), card_account=txn.get("card_id"), memo=expense.get("memo"),
+        # Every row of /v2/transactions/card/primary belongs to the company's primary card account (one
+        # liability in the ledger); the card itself is the employee's, kept in tags.
+        employee_name=_name(user), card_account=PRIMARY_CARD_ACCOUNT, tags={"card_id": txn.get("card_id") or ""},
+        memo=expense.get("memo"),
         receipt_urls=receipts, source_url=expense.get("dashboard_url"), status=expense.get("status"),
         approved_at=_timestamp(expense.get("approved_at")), updated_at=_timestamp(expense.get("updated_at")))
 
