@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from assets.metadata import month_of, totals_metadata
-from ml_connector.month import MonthPlan, post_plan, posted_reports, tie_out_month
+from ml_connector.month import MonthPlan, attach_receipts, post_plan, posted_reports, tie_out_month
 from ml_connector.store.audit import AuditEvent, record
 from ml_connector.store.ledger import month_summary
 from ml_connector.tieout import TieOut
@@ -32,6 +32,10 @@ def zoho_postings(context: dg.AssetExecutionContext, journal_drafts: MonthPlan, 
     engine = store.engine()
     ledger = zoho.ledger(store, run_id)
     drafts, report = post_plan(engine, ledger, journal_drafts, run_id, vendor_ids={})
+    receipts_failed = attach_receipts(engine, ledger, drafts, report, run_id)
+    if receipts_failed:
+        context.log.warning(f"receipts of {len(receipts_failed)} bills could not be attached; the bills are "
+                            f"posted, attach these by hand: {receipts_failed}")
     marked = mark_exported_reports(context, journal_drafts, expensify, store)
     result = tie_out_month(engine, ledger, month_of(context), drafts)
     summary = month_summary(engine, month_of(context))
@@ -51,6 +55,7 @@ def zoho_postings(context: dg.AssetExecutionContext, journal_drafts: MonthPlan, 
         "links": dg.MetadataValue.json(links),
         "zoho_calls": ledger.http.calls,
         "expensify_reports_marked_exported": len(marked),
+        "receipts_not_attached": dg.MetadataValue.json(receipts_failed),
     })
     yield check_tie_out(result)
 

@@ -159,7 +159,10 @@ class HttpClient:
         """Send one request, retrying what is safe to retry. `is_idempotent` defaults to True for reads."""
         method = method.upper()
         idempotent = method in READ_METHODS if is_idempotent is None else is_idempotent
-        url = f"{(base_url or self.base_url).rstrip('/')}/{path.lstrip('/')}"
+        if path.startswith(("http://", "https://")):
+            url = path  # a link the service gave us (a receipt download)
+        else:
+            url = f"{(base_url or self.base_url).rstrip('/')}/{path.lstrip('/')}"
         attempt = 0
         while True:
             attempt += 1

@@ -16,7 +16,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ml_connector.errors import Uncertain
+from ml_connector.errors import ConnectorError, Uncertain
+from ml_connector.http import HttpClient, RetryPolicy
 from ml_connector.ledgers.base import Ledger
 from ml_connector.mapping import (
     EXCEPTION_COLUMNS,
@@ -172,6 +173,33 @@ def post_plan(engine: Engine, ledger: Ledger, plan: MonthPlan, run_id: str | Non
     if pending:
         raise RuntimeError(f"bills {pending[:5]} have no vendor in the ledger yet; nothing was posted for them")
     return drafts, Poster(engine, ledger, run_id=run_id).post(drafts)
+
+
+def attach_receipts(engine: Engine, ledger: Ledger, drafts: list[JournalDraft | BillDraft], report: PostingReport,
+                    run_id: str | None, downloads: HttpClient | None = None) -> dict[str, list[str]]:
+    """Attach each receipt of the bills posted now. Each download and upload is retried; a receipt that
+    still fails is reported (audit and return value) and never fails or undoes its bill."""
+    downloads = downloads or HttpClient("receipts", "", retry=RetryPolicy(max_attempts=4))
+    bills = {d.posting_key: d for d in drafts if isinstance(d, BillDraft) and d.receipt_urls}
+    failed: dict[str, list[str]] = {}
+    for result in report.posted:
+        bill = bills.get(result.posting_key)
+        if bill is None:
+            continue
+        for index, url in enumerate(bill.receipt_urls, start=1):
+            name = url.split("?")[0].rsplit("/", 1)[-1] or f"receipt-{index}"
+            try:
+                response = downloads.request("GET", url)
+                ledger.attach_receipt(result.ledger_entity_id, name, response.content,
+                                      response.headers.get("Content-Type", "application/octet-stream"))
+                outcome, detail = "ok", {"file": name}
+            except ConnectorError as exc:
+                failed.setdefault(bill.posting_key, []).append(f"{name}: {type(exc).__name__}")
+                outcome, detail = "failed", {"file": name, "error": type(exc).__name__}
+            record(engine, AuditEvent(actor="dagster", action="receipt.attach", outcome=outcome, run_id=run_id,
+                                      month=bill.month, posting_key=bill.posting_key, source_system=bill.source,
+                                      ledger_entity_id=result.ledger_entity_id, detail=detail))
+    return failed
 
 
 def posted_reports(engine: Engine, plan: MonthPlan) -> list[str]:

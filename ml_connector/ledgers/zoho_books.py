@@ -266,10 +266,7 @@ class ZohoBooks:
         }
         if draft.exchange_rate is not None:
             body["exchange_rate"] = wire_number(draft.exchange_rate)
-        journal = self._call("POST", "journals", json=body)["journal"]
-        entity_id = str(journal["journal_id"])
-        return PostingResult(posting_key=draft.posting_key, ledger_entity_id=entity_id,
-                             ledger_number=journal.get("entry_number"), url=self.entry_url("journal", entity_id))
+        return self._create("journal", draft.posting_key, body)
 
     @staticmethod
     def _journal_line(line) -> dict[str, Any]:
@@ -295,10 +292,14 @@ class ZohoBooks:
         }
         if draft.exchange_rate is not None:
             body["exchange_rate"] = wire_number(draft.exchange_rate)
-        bill = self._call("POST", "bills", json=body)["bill"]
-        entity_id = str(bill["bill_id"])
-        return PostingResult(posting_key=draft.posting_key, ledger_entity_id=entity_id,
-                             ledger_number=bill.get("bill_number"), url=self.entry_url("bill", entity_id))
+        return self._create("bill", draft.posting_key, body)
+
+    def _create(self, kind: str, posting_key: str, body: dict[str, Any]) -> PostingResult:
+        entry = self._call("POST", f"{kind}s", json=body)[kind]
+        entity_id = str(entry[f"{kind}_id"])
+        number = entry.get("entry_number" if kind == "journal" else "bill_number")
+        return PostingResult(posting_key=posting_key, ledger_entity_id=entity_id, ledger_number=number,
+                             url=self.entry_url(kind, entity_id))
 
     @staticmethod
     def _bill_line(line) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import requests
 import yaml
 
 from ml_connector.sandbox.config import SandboxConfig
+from ml_connector.sandbox.server import SandboxServer
 from tests.conftest import skip_or_fail
 
 SPEC_DIR = Path(os.environ.get("ML_CONNECTOR_BREX_SPECS",
@@ -78,12 +79,7 @@ def named(spec: str, name: str) -> dict:
 @pytest.fixture(scope="module")
 def server():
     config = SandboxConfig(last_month="2026-10", months=2, brex_expenses_per_month=120)
-    try:
-        from ml_connector.sandbox.server import SandboxServer
-        running = SandboxServer(config).start()
-    except ImportError:
-        from ml_connector.sandbox.brex_standalone import StandaloneBrex
-        running = StandaloneBrex(config).start()
+    running = SandboxServer(config).start()
     yield running
     running.stop()
 

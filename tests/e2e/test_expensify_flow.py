@@ -8,6 +8,8 @@ import requests
 from ml_connector.sandbox.catalog import EXPENSIFY_CATEGORIES
 from ml_connector.settings import load_settings
 from ml_connector.sources.expensify import ExpensifyClient, report_to_records
+from ml_connector.store import open_store
+from ml_connector.store.audit import query
 from tests.e2e.conftest import MONTH
 
 
@@ -107,3 +109,22 @@ def test_expensify_rate_limits_slow_the_run_and_lose_nothing(harness):
         approved = [r for r in _exported_reports(h) if r.get("state") in ("APPROVED", "REIMBURSED")]
         assert exported == len(approved)
         assert summary["tie_out"]["ties_out"]
+
+
+def test_receipts_are_attached_and_a_failing_one_is_reported_without_failing_its_bill(harness):
+    with harness(expensify_reports_per_month=3) as h:
+        # The first receipt download fails more times than the client retries it.
+        h.server.faults.force("server_error", "/receipts/", times=4)
+        summary = h.run()
+        assert summary["success"] and summary["tie_out"]["ties_out"]
+        failed = summary["assets"]["zoho_postings"]["receipts_not_attached"]
+        assert len(failed) == 1, "exactly the bill whose receipt kept failing is reported"
+        ledger = h.ledger()
+        documents = {}
+        for key in _bills(h):
+            bill_id = ledger.find_posted(key, "bill").ledger_entity_id
+            documents[key] = ledger._call("GET", f"bills/{bill_id}")["bill"].get("documents", [])
+        assert set(failed) <= set(documents), "the bill with the failed receipt is posted all the same"
+        assert sum(len(d) for d in documents.values()) > 0
+        outcomes = {e["outcome"] for e in query(open_store(load_settings().store_url), action_prefix="receipt.attach")}
+        assert outcomes == {"ok", "failed"}

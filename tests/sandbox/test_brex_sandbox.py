@@ -21,19 +21,14 @@ from ml_connector.sandbox.brex_webhooks import sign
 from ml_connector.sandbox.catalog import UNMAPPED_BREX_CATEGORY, build_company
 from ml_connector.sandbox.config import SandboxConfig
 from ml_connector.sandbox.faults import FaultPlan
+from ml_connector.sandbox.server import SandboxServer
 
 MONTHS = ["2026-09", "2026-10"]
 PER_MONTH = 250
 
 
-def start_sandbox(config: SandboxConfig):
-    """The lead's full SandboxServer when every vendor module is there, else the Brex-only server."""
-    try:
-        from ml_connector.sandbox.server import SandboxServer
-        return SandboxServer(config).start()
-    except ImportError:
-        from ml_connector.sandbox.brex_standalone import StandaloneBrex
-        return StandaloneBrex(config).start()
+def start_sandbox(config: SandboxConfig) -> SandboxServer:
+    return SandboxServer(config).start()
 
 
 def sandbox_config(**overrides) -> SandboxConfig:
