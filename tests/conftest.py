@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 
 REQUIRE_ALL = os.environ.get("ML_CONNECTOR_REQUIRE_ALL") == "1"
 REPO = Path(__file__).resolve().parents[1]
-KEEP_VARIABLES = {"ML_CONNECTOR_REQUIRE_ALL", "ML_CONNECTOR_TEST_POSTGRES_URL"}
+KEEP_VARIABLES = {"ML_CONNECTOR_REQUIRE_ALL", "ML_CONNECTOR_TEST_POSTGRES_URL", "ML_CONNECTOR_REFERENCE_DIR"}
+# The vendors' official specs and recordings: ../shared/reference beside the clone (as in CI), or elsewhere.
+REFERENCE_DIR = Path(os.environ.get("ML_CONNECTOR_REFERENCE_DIR", Path(__file__).resolve().parents[2] / "shared"
+                                    / "reference"))
 POSTGRES_URL = os.environ.get("ML_CONNECTOR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 

@@ -1,5 +1,5 @@
 """Every Brex response the connector reads, from the sandbox over HTTP, validated against Brex's own
-OpenAPI files (../shared/reference/brex/*.yaml, or ML_CONNECTOR_BREX_SPECS).
+OpenAPI files (../shared/reference/brex/*.yaml, or under ML_CONNECTOR_REFERENCE_DIR).
 
 OpenAPI 3.0 schemas become JSON Schema here: `nullable: true` admits null, and objects reject
 properties the spec does not name, so the sandbox cannot invent fields a client would then rely on.
@@ -8,11 +8,9 @@ properties the spec does not name, so the sandbox cannot invent fields a client 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -21,10 +19,9 @@ import yaml
 
 from ml_connector.sandbox.config import SandboxConfig
 from ml_connector.sandbox.server import SandboxServer
-from tests.conftest import skip_or_fail
+from tests.conftest import REFERENCE_DIR, skip_or_fail
 
-SPEC_DIR = Path(os.environ.get("ML_CONNECTOR_BREX_SPECS",
-                               Path(__file__).resolve().parents[3] / "shared" / "reference" / "brex"))
+SPEC_DIR = REFERENCE_DIR / "brex"
 ALL_EXPANSIONS = ["merchant", "department", "location", "user", "receipts.download_uris", "payment", "budget",
                   "policy"]
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -29,10 +28,9 @@ import yaml
 from ml_connector.sandbox.catalog import MERCHANTS
 from ml_connector.sandbox.config import SandboxConfig
 from ml_connector.sandbox.server import SandboxServer
+from tests.conftest import REFERENCE_DIR
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "zoho-books"
-if not REFERENCE.exists():
-    REFERENCE = Path("/work/shared/reference/zoho-books")
+REFERENCE = REFERENCE_DIR / "zoho-books"
 RECORDED = REFERENCE / "recorded-nango"
 
 # Recording wins: (spec file, dotted path of properties inside the response schema) -> JSON Schema to use.
