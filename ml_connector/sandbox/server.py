@@ -7,6 +7,7 @@ base URL, the credentials a client needs, and the connector's own environment po
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -72,12 +73,11 @@ class SandboxServer:
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted (the `ml-connector sandbox` command)."""
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
+        # Lifespan on: the app's shutdown saves state. uvicorn re-raises SIGTERM after shutting down, so a
+        # `finally` here would never run.
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on")
         self._server = uvicorn.Server(config)
-        try:
-            self._server.run(sockets=[self._socket])
-        finally:
-            self.save_state()
+        self._server.run(sockets=[self._socket])
 
     def stop(self) -> None:
         if self._server is not None:
@@ -172,7 +172,12 @@ class SandboxServer:
         mounts.sort(key=lambda mount: len(mount.path), reverse=True)
         routes = [Route("/_sandbox/faults", self._faults_endpoint, methods=["GET", "POST"]),
                   Route("/_sandbox/describe", self._describe_endpoint, methods=["GET"])]
-        return Starlette(routes=routes + mounts)
+        return Starlette(routes=routes + mounts, lifespan=self._lifespan)
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _app):
+        yield
+        self.save_state()
 
     async def _faults_endpoint(self, request: Request) -> JSONResponse:
         """GET shows faults injected so far; POST {rate?, force?: [{kind, path_contains?, times?}], clear?}."""
