@@ -8,7 +8,7 @@ import dagster as dg
 
 from assets.metadata import month_of, preview, totals_metadata
 from ml_connector.models import ReferenceData, SpendRecord
-from ml_connector.month import MonthPlan, month_bounds, plan_month, save_outcomes
+from ml_connector.month import MonthPlan, month_bounds, plan_month, posted_keys, save_outcomes
 from pipelines.partitions import monthly_partitions
 from resources.mapping import MappingResource
 from resources.store import ConnectorStoreResource
@@ -34,13 +34,15 @@ def journal_drafts(context: dg.AssetExecutionContext, spend_records: list[SpendR
     """Every record of the month as a draft line on its GL account, vendor and cost center, or as an
     exception with the reason and the fix. Exceptions are never posted and never dropped."""
     plan = plan_month(month_of(context), spend_records, mapping.rules(), zoho_reference_data)
-    drafts = plan.drafts()
-    save_outcomes(store.engine(), plan, drafts, context.run.run_id)
+    posted = posted_keys(store.engine(), plan)
+    drafts = plan.drafts(posted=posted)
+    save_outcomes(store.engine(), plan, drafts, context.run.run_id, posted)
     reasons = plan.exceptions["reason"].value_counts().to_dict()
     yield dg.Output(plan, metadata={
         "dagster/row_count": len(plan.mapped),
         "records": plan.record_count,
         "drafts": len(drafts),
+        "records_posted_earlier": len(posted),
         "exceptions": len(plan.exceptions),
         "exceptions_by_reason": dg.MetadataValue.json({str(k): int(v) for k, v in reasons.items()}),
         "totals_by_currency": totals_metadata(plan.totals_by_currency()),

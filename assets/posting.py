@@ -37,7 +37,7 @@ def zoho_postings(context: dg.AssetExecutionContext, journal_drafts: MonthPlan, 
         context.log.warning(f"receipts of {len(receipts_failed)} bills could not be attached; the bills are "
                             f"posted, attach these by hand: {receipts_failed}")
     marked = mark_exported_reports(context, journal_drafts, expensify, store)
-    result = tie_out_month(engine, ledger, month_of(context), drafts)
+    result = tie_out_month(engine, ledger, journal_drafts)
     summary = month_summary(engine, month_of(context))
     links = {r.posting_key: r.url for r in (report.posted + report.found)[:20] if r.url}
     if report.failed:

@@ -54,11 +54,14 @@ class MonthPlan:
     exceptions: pd.DataFrame
     record_count: int
 
-    def drafts(self, vendor_ids: dict[str, str] | None = None) -> list[JournalDraft | BillDraft]:
-        """The drafts; without vendor ids (a preview) bills name vendors still to be created as pending,
-        with the same posting keys as the drafts that post."""
-        journals: list[JournalDraft | BillDraft] = list(build_journal_drafts(self.mapped, vendor_ids=vendor_ids))
-        return journals + list(build_bill_drafts(self.mapped, vendor_ids=vendor_ids,
+    def drafts(self, vendor_ids: dict[str, str] | None = None,
+               posted: dict[str, str] | None = None) -> list[JournalDraft | BillDraft]:
+        """Drafts for the records not yet posted (`posted`: source id -> posting key, see posted_keys).
+        Without vendor ids (a preview) bills name vendors still to be created as pending, with the same
+        posting keys as the drafts that post."""
+        rows = self.mapped[~self.mapped["source_id"].isin(list(posted or {}))]
+        journals: list[JournalDraft | BillDraft] = list(build_journal_drafts(rows, vendor_ids=vendor_ids))
+        return journals + list(build_bill_drafts(rows, vendor_ids=vendor_ids,
                                                  allow_pending_vendors=vendor_ids is None))
 
     def totals_by_currency(self) -> dict[str, Decimal]:
@@ -107,10 +110,24 @@ def hold_whole_reports(mapped: pd.DataFrame, exceptions: pd.DataFrame) -> tuple[
     return mapped[~is_held].reset_index(drop=True), conform(moved, EXCEPTION_COLUMNS)
 
 
+def posted_keys(engine: Engine, plan: MonthPlan) -> dict[str, str]:
+    """Records of the plan already posted at their current version: source id -> posting key. They are
+    never drafted again, whatever the posting mode is now."""
+    posted: dict[str, str] = {}
+    for source in set(plan.mapped["source"]):
+        rows = ledger_table.posted_by_source_id(engine, source)
+        for source_id, version in zip(plan.mapped["source_id"], plan.mapped["version"], strict=True):
+            row = rows.get(source_id)
+            if row and row["status"] == "posted" and (row.get("source_versions") or {}).get(source_id) == version:
+                posted[source_id] = row["posting_key"]
+    return posted
+
+
 def save_outcomes(engine: Engine, plan: MonthPlan, drafts: list[JournalDraft | BillDraft],
-                  run_id: str | None) -> None:
+                  run_id: str | None, posted: dict[str, str] | None = None) -> None:
     """Replace the month's record outcomes: each record is drafted under a key or held with a reason."""
-    key_of = {sid: d.posting_key for d in drafts for sid in d.source_ids}
+    key_of = dict(posted or {})
+    key_of.update({sid: d.posting_key for d in drafts for sid in d.source_ids})
     now = utc_now()
     rows = []
     for row in plan.mapped.to_dict("records"):
@@ -165,9 +182,11 @@ def ensure_vendors(engine: Engine, ledger: Ledger, names: list[str], run_id: str
 
 def post_plan(engine: Engine, ledger: Ledger, plan: MonthPlan, run_id: str | None,
               vendor_ids: dict[str, str]) -> tuple[list[JournalDraft | BillDraft], PostingReport]:
+    posted = posted_keys(engine, plan)
+    unposted = plan.mapped[~plan.mapped["source_id"].isin(list(posted))]
     all_ids = dict(vendor_ids)
-    all_ids.update(ensure_vendors(engine, ledger, vendors_to_create(plan.mapped), run_id))
-    drafts = plan.drafts(all_ids)
+    all_ids.update(ensure_vendors(engine, ledger, vendors_to_create(unposted), run_id))
+    drafts = plan.drafts(all_ids, posted)
     pending = [d.posting_key for d in drafts if isinstance(d, BillDraft) and d.vendor_id.startswith(
         PENDING_VENDOR_PREFIX)]
     if pending:
@@ -219,16 +238,14 @@ def posted_reports(engine: Engine, plan: MonthPlan) -> list[str]:
     return sorted(report for report, ok in done.items() if ok)
 
 
-def posted_drafts(engine: Engine, drafts: list[JournalDraft | BillDraft]) -> list[JournalDraft | BillDraft]:
-    rows = ledger_table.rows_for_keys(engine, [d.posting_key for d in drafts])
-    return [d for d in drafts if rows.get(d.posting_key, {}).get("status") == "posted"]
-
-
-def tie_out_month(engine: Engine, ledger: Ledger, month: str, drafts: list[JournalDraft | BillDraft]) -> TieOut:
-    posted = posted_drafts(engine, drafts)
-    start, end = month_bounds(month)
-    lines = ledger.posted_lines(start, end, {d.posting_key for d in posted}) if posted else []
-    return tie_out(posted, lines)
+def tie_out_month(engine: Engine, ledger: Ledger, plan: MonthPlan) -> TieOut:
+    """The month's posted records against the entries that carry them, read back from the ledger."""
+    posted = posted_keys(engine, plan)
+    rows = plan.mapped[plan.mapped["source_id"].isin(list(posted))]
+    keys = set(posted.values())
+    start, end = month_bounds(plan.month)
+    lines = ledger.posted_lines(start, end, keys) if keys else []
+    return tie_out(rows, lines, keys)
 
 
 def month_status(engine: Engine, month: str) -> list[dict]:

@@ -69,7 +69,9 @@ class Poster:
         if not drafts:
             return report
         existing = ledger_table.rows_for_keys(self.engine, [d.posting_key for d in drafts])
-        earlier = ledger_table.posted_by_source_id(self.engine, drafts[0].source)
+        earlier: dict[str, dict] = {}
+        for source in {d.source for d in drafts}:
+            earlier.update(ledger_table.posted_by_source_id(self.engine, source))
         for draft in drafts:
             row = existing.get(draft.posting_key)
             if row and row["status"] == "posted":
@@ -122,14 +124,18 @@ class Poster:
         report.failed[draft.posting_key] = "outcome still uncertain after retries; the next run will search for it"
 
     def _changed_since_posting(self, draft: Draft, earlier: dict[str, dict]) -> str | None:
+        """Why this draft must not post because a record it carries was posted under another key: the
+        record changed since (held for review, both amounts given), or it is already posted as it is."""
         for source_id, version in zip(draft.source_ids, draft.source_versions, strict=True):
             row = earlier.get(source_id)
             if row is None or row["posting_key"] == draft.posting_key:
                 continue
-            if version not in row["source_version"].split(","):
+            if (row.get("source_versions") or {}).get(source_id) != version:
                 return (f"{draft.source} record {source_id} changed after it was posted as {row['posting_key']} "
                         f"({row['amount']} {row['currency']}; now {_amount(draft)} {draft.currency}): "
                         f"review it in the ledger; it will not be reposted automatically")
+            return (f"{draft.source} record {source_id} is already posted as {row['posting_key']}; this entry "
+                    f"would post it twice and is held")
         return None
 
     # -- store writes ------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The tie-out: per GL account and cost center, what we meant to post equals what the ledger holds.
 
-Source totals come from the drafts that were posted; ledger totals from the entries read back from the
-ledger by posting key. Both are net debits (debit positive, credit negative) per (account, tag options,
-currency), so a line that is missing, doubled or changed shows as a difference.
+Source totals come from the records that were posted; ledger totals from the entries that carry them,
+read back from the ledger by posting key. Both are net debits (debit positive, credit negative) per
+(account, tag options, currency), so a line that is missing, doubled or changed shows as a difference.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ml_connector.models import BillDraft, JournalDraft, LedgerLine
+import pandas as pd
+
+from ml_connector.mapping.schema import DIMENSIONS
+from ml_connector.models import LedgerLine
 
 Key = tuple[str, tuple[str, ...], str]  # account id, sorted tag option ids, currency
 
@@ -45,17 +48,17 @@ class TieOut:
         return [r for r in self.rows if r.difference != 0]
 
 
-def source_totals(drafts: Iterable[JournalDraft | BillDraft]) -> dict[Key, Decimal]:
+def source_totals(records: pd.DataFrame) -> dict[Key, Decimal]:
+    """Net debits per (account, tag options, currency) from mapped records: a journal record debits its
+    expense account and credits its liability with the same tags; a bill record debits its expense account
+    (the payable side is the ledger's own). Independent of how records were grouped into entries."""
     totals: dict[Key, Decimal] = defaultdict(Decimal)
-    for draft in drafts:
-        if isinstance(draft, BillDraft):
-            for line in draft.lines:  # a bill debits its expense lines; the payable side is Zoho's own
-                key = (line.account_id, tuple(sorted(t.option_id for t in line.tags)), draft.currency)
-                totals[key] += line.amount
-            continue
-        for line in draft.lines:
-            key = (line.account_id, tuple(sorted(t.option_id for t in line.tags)), draft.currency)
-            totals[key] += line.amount if line.side == "debit" else -line.amount
+    option_columns = [f"{dim}_option_id" for dim in DIMENSIONS]
+    for row in records.to_dict("records"):
+        tags = tuple(sorted(row[c] for c in option_columns if row.get(c)))
+        totals[(row["debit_account_id"], tags, row["currency"])] += row["amount"]
+        if row["posting_kind"] == "journal":
+            totals[(row["credit_account_id"], tags, row["currency"])] -= row["amount"]
     return dict(totals)
 
 
@@ -67,11 +70,11 @@ def ledger_totals(lines: Iterable[LedgerLine]) -> dict[Key, Decimal]:
     return dict(totals)
 
 
-def tie_out(posted_drafts: list[JournalDraft | BillDraft], ledger_lines: list[LedgerLine]) -> TieOut:
-    source = source_totals(posted_drafts)
+def tie_out(posted_records: pd.DataFrame, ledger_lines: list[LedgerLine], posting_keys: set[str]) -> TieOut:
+    source = source_totals(posted_records)
     ledger = ledger_totals(ledger_lines)
     rows = tuple(TieOutRow(account, tags, currency, source.get((account, tags, currency), Decimal("0")),
                            ledger.get((account, tags, currency), Decimal("0")))
                  for account, tags, currency in sorted(set(source) | set(ledger)))
-    return TieOut(rows=rows, entries_expected=len({d.posting_key for d in posted_drafts}),
+    return TieOut(rows=rows, entries_expected=len(posting_keys),
                   entries_found=len({line.posting_key for line in ledger_lines}))

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from ml_connector.month import posted_keys
 from ml_connector.settings import load_settings
+from ml_connector.store import open_store
 
 REPO_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
 POSTING_ASSET = dg.AssetKey("zoho_postings")
@@ -69,7 +71,8 @@ def summarise(month: str, result: dg.ExecuteInProcessResult, dry_run: bool, home
                                                  "reason_text"]].astype(str).to_dict("records")
         summary["exceptions_by_reason"] = dict(Counter(plan.exceptions["reason"]))
         if dry_run:
-            summary["drafts"] = [_draft_view(d, reference) for d in plan.drafts()]
+            posted = posted_keys(open_store(load_settings().store_url), plan)
+            summary["drafts"] = [_draft_view(d, reference) for d in plan.drafts(posted=posted)]
     tie = _value(result, "zoho_postings")
     if tie is not None:
         names = _names(reference)

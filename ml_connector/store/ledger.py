@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 from typing import Any
 
@@ -26,8 +27,13 @@ def rows_for_keys(engine: Engine, posting_keys: list[str]) -> dict[str, dict[str
     return found
 
 
+def versions_digest(source_versions: list[str]) -> str:
+    return hashlib.sha256(",".join(source_versions).encode()).hexdigest()[:16]
+
+
 def posted_by_source_id(engine: Engine, source_system: str) -> dict[str, dict[str, Any]]:
-    """For every source id already posted (or flagged), the ledger row that carries it."""
+    """For every source id already posted (or with a post pending), the ledger row that carries it.
+    `row["source_versions"][source_id]` is the version it was posted at."""
     statement = sa.select(posting_ledger).where(
         (posting_ledger.c.source_system == source_system) & posting_ledger.c.status.in_(("posted", "pending")))
     out: dict[str, dict[str, Any]] = {}
@@ -48,8 +54,10 @@ def record_intent(connection: Connection, *, posting_key: str, source_system: st
     if existing is None:
         connection.execute(posting_ledger.insert().values(
             posting_key=posting_key, source_system=source_system, source_ids=source_ids,
-            source_version=",".join(source_versions)[:64], month=month, ledger_system=ledger_system,
-            status="pending", attempt_count=1, run_id=run_id, amount=str(amount), currency=currency,
+            source_version=versions_digest(source_versions),
+            source_versions=dict(zip(source_ids, source_versions, strict=True)), month=month,
+            ledger_system=ledger_system, status="pending", attempt_count=1, run_id=run_id,
+            amount=str(amount), currency=currency,
             created_at=now, updated_at=now))
     else:
         connection.execute(posting_ledger.update().where(posting_ledger.c.posting_key == posting_key).values(
@@ -77,8 +85,10 @@ def flag(connection: Connection, *, posting_key: str, source_system: str, source
     if get(connection, posting_key) is None:
         connection.execute(posting_ledger.insert().values(
             posting_key=posting_key, source_system=source_system, source_ids=source_ids,
-            source_version=",".join(source_versions)[:64], month=month, ledger_system=ledger_system,
-            status="flagged", attempt_count=0, run_id=run_id, amount=str(amount), currency=currency,
+            source_version=versions_digest(source_versions),
+            source_versions=dict(zip(source_ids, source_versions, strict=True)), month=month,
+            ledger_system=ledger_system, status="flagged", attempt_count=0, run_id=run_id,
+            amount=str(amount), currency=currency,
             last_error=reason, created_at=now, updated_at=now))
     else:
         record_result(connection, posting_key, status="flagged", error=reason, run_id=run_id)

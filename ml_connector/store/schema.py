@@ -61,7 +61,8 @@ posting_ledger = Table(
     Column("posting_key", String(100), nullable=False, unique=True),
     Column("source_system", String(32), nullable=False),
     Column("source_ids", JSON, nullable=False),  # the source records this posting carries
-    Column("source_version", String(64), nullable=False),
+    Column("source_version", String(64), nullable=False),  # a digest of source_versions, for display
+    Column("source_versions", JSON),  # {source id: version} of every record the posting carries
     Column("month", String(7), nullable=False),  # YYYY-MM partition
     Column("ledger_system", String(32), nullable=False),
     Column("ledger_entity_id", String(64)),

@@ -49,7 +49,8 @@ def _openapi_to_jsonschema(node):
 def _spec(name: str) -> dict:
     path = SPEC_DIR / f"{name}.yaml"
     if not path.exists():
-        skip_or_fail(f"Brex spec {path} is not here; set ML_CONNECTOR_BREX_SPECS to the folder of Brex's YAML files")
+        skip_or_fail(f"Brex spec {path} is not here; set ML_CONNECTOR_REFERENCE_DIR to the folder holding brex/ "
+                     f"and zoho-books/")
     document = yaml.safe_load(path.read_text())
     return {"components": _openapi_to_jsonschema(document["components"]), "paths": document["paths"]}
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import requests
 
+from tests.conftest import REPO
 from tests.e2e.conftest import MONTH
 
 
@@ -121,3 +122,31 @@ def test_same_month_on_postgres_store_and_instance_gives_the_same_result(harness
     assert postgres_refs == sqlite_refs
     assert on_postgres["tie_out"]["rows"] == on_sqlite["tie_out"]["rows"]
     assert on_postgres["exceptions_by_reason"] == on_sqlite["exceptions_by_reason"]
+
+
+def _per_day_mapping(tmp_path) -> str:
+    text = (REPO / "config" / "mapping.example.yaml").read_text().replace("posting_mode: per_record",
+                                                                         "posting_mode: per_day", 1)
+    path = tmp_path / "per_day.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_per_day_rerun_posts_nothing_and_a_late_approval_posts_only_itself(harness, tmp_path):
+    with harness(connector_env={"ML_CONNECTOR_MAPPING_FILE": _per_day_mapping(tmp_path)}) as h:
+        first = h.run()
+        assert first["success"] and first["tie_out"]["ties_out"]
+        journals = h.sandbox_journals()
+        assert any(len(j["line_items"]) > 2 for j in journals), "per_day should group records of a day"
+        assert h.run()["assets"]["zoho_postings"]["posted_now"] == 0
+        waiting = next(r for r in h.status() if r["reason"] and r["reason"].startswith("not_approved"))
+        requests.post(f"{h.server.url('brex')}/_sandbox/expenses/{waiting['source_id']}",
+                      json={"status": "APPROVED"}, timeout=10).raise_for_status()
+        third = h.run()
+        after = h.sandbox_journals()
+        assert third["assets"]["zoho_postings"]["posted_now"] == 1
+        assert len(after) == len(journals) + 1
+        new = next(j for j in after if j["reference_number"] not in {k["reference_number"] for k in journals})
+        assert waiting["amount"].lstrip("-") in {str(line["amount"]) for line in new["line_items"]}
+        assert third["tie_out"]["ties_out"]
+        assert max(_references(after).values()) == 1
