@@ -140,24 +140,22 @@ class Poster:
 
     # -- store writes ------------------------------------------------------------------------------
 
+    def _posting(self, draft: Draft) -> ledger_table.Posting:
+        return ledger_table.Posting(posting_key=draft.posting_key, source_system=draft.source,
+                                    source_ids=list(draft.source_ids), source_versions=list(draft.source_versions),
+                                    month=draft.month, ledger_system=self.ledger.system, amount=_amount(draft),
+                                    currency=draft.currency)
+
     def _record_intent(self, draft: Draft) -> None:
         with self.engine.begin() as connection:
-            row = ledger_table.record_intent(
-                connection, posting_key=draft.posting_key, source_system=draft.source,
-                source_ids=list(draft.source_ids), source_versions=list(draft.source_versions), month=draft.month,
-                ledger_system=self.ledger.system, run_id=self.run_id, amount=_amount(draft),
-                currency=draft.currency)
+            row = ledger_table.record_intent(connection, self._posting(draft), self.run_id)
             record(connection, self._event(draft, "post.attempt", "sent",
                                            detail={"attempt": row["attempt_count"], "kind": _kind(draft)}))
 
     def _record_posted(self, draft: Draft, result: PostingResult, report: PostingReport, *, resolved: bool) -> None:
         with self.engine.begin() as connection:
             if ledger_table.get(connection, draft.posting_key) is None:
-                ledger_table.record_intent(
-                    connection, posting_key=draft.posting_key, source_system=draft.source,
-                    source_ids=list(draft.source_ids), source_versions=list(draft.source_versions),
-                    month=draft.month, ledger_system=self.ledger.system, run_id=self.run_id,
-                    amount=_amount(draft), currency=draft.currency)
+                ledger_table.record_intent(connection, self._posting(draft), self.run_id)
             ledger_table.record_result(connection, draft.posting_key, status="posted",
                                        ledger_entity_id=result.ledger_entity_id, run_id=self.run_id)
             record(connection, self._event(draft, "post.result", "found" if resolved else "ok",
@@ -169,10 +167,7 @@ class Poster:
 
     def _flag(self, draft: Draft, reason: str) -> None:
         with self.engine.begin() as connection:
-            ledger_table.flag(connection, posting_key=draft.posting_key, source_system=draft.source,
-                              source_ids=list(draft.source_ids), source_versions=list(draft.source_versions),
-                              month=draft.month, ledger_system=self.ledger.system, run_id=self.run_id,
-                              amount=_amount(draft), currency=draft.currency, reason=reason)
+            ledger_table.flag(connection, self._posting(draft), self.run_id, reason)
             record(connection, self._event(draft, "post.flagged", "held", detail={"reason": reason}))
 
     def _event(self, draft: Draft, action: str, outcome: str, *, ledger_entity_id: str | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -45,24 +46,41 @@ def posted_by_source_id(engine: Engine, source_system: str) -> dict[str, dict[st
     return out
 
 
-def record_intent(connection: Connection, *, posting_key: str, source_system: str, source_ids: list[str],
-                  source_versions: list[str], month: str, ledger_system: str, run_id: str | None,
-                  amount: Decimal, currency: str) -> dict[str, Any]:
-    """Write (or bump) the pending row before the call: a crash after this leaves evidence to resolve."""
+@dataclass(frozen=True)
+class Posting:
+    """What the posting ledger records about one entry before and after it is sent."""
+
+    posting_key: str
+    source_system: str
+    source_ids: list[str]
+    source_versions: list[str]
+    month: str
+    ledger_system: str
+    amount: Decimal
+    currency: str
+
+
+def _insert(connection: Connection, posting: Posting, *, status: str, attempt_count: int, run_id: str | None,
+            error: str | None = None) -> None:
     now = utc_now()
-    existing = get(connection, posting_key)
+    connection.execute(posting_ledger.insert().values(
+        posting_key=posting.posting_key, source_system=posting.source_system, source_ids=posting.source_ids,
+        source_version=versions_digest(posting.source_versions),
+        source_versions=dict(zip(posting.source_ids, posting.source_versions, strict=True)), month=posting.month,
+        ledger_system=posting.ledger_system, status=status, attempt_count=attempt_count, run_id=run_id,
+        amount=str(posting.amount), currency=posting.currency, last_error=error, created_at=now, updated_at=now))
+
+
+def record_intent(connection: Connection, posting: Posting, run_id: str | None) -> dict[str, Any]:
+    """Write (or bump) the pending row before the call: a crash after this leaves evidence to resolve."""
+    existing = get(connection, posting.posting_key)
     if existing is None:
-        connection.execute(posting_ledger.insert().values(
-            posting_key=posting_key, source_system=source_system, source_ids=source_ids,
-            source_version=versions_digest(source_versions),
-            source_versions=dict(zip(source_ids, source_versions, strict=True)), month=month,
-            ledger_system=ledger_system, status="pending", attempt_count=1, run_id=run_id,
-            amount=str(amount), currency=currency,
-            created_at=now, updated_at=now))
+        _insert(connection, posting, status="pending", attempt_count=1, run_id=run_id)
     else:
-        connection.execute(posting_ledger.update().where(posting_ledger.c.posting_key == posting_key).values(
-            status="pending", attempt_count=existing["attempt_count"] + 1, run_id=run_id, updated_at=now))
-    return get(connection, posting_key)  # type: ignore[return-value]
+        connection.execute(posting_ledger.update().where(posting_ledger.c.posting_key == posting.posting_key)
+                           .values(status="pending", attempt_count=existing["attempt_count"] + 1, run_id=run_id,
+                                   updated_at=utc_now()))
+    return get(connection, posting.posting_key)  # type: ignore[return-value]
 
 
 def record_result(connection: Connection, posting_key: str, *, status: str, ledger_entity_id: str | None = None,
@@ -77,21 +95,12 @@ def record_result(connection: Connection, posting_key: str, *, status: str, ledg
     connection.execute(posting_ledger.update().where(posting_ledger.c.posting_key == posting_key).values(**values))
 
 
-def flag(connection: Connection, *, posting_key: str, source_system: str, source_ids: list[str],
-         source_versions: list[str], month: str, ledger_system: str, run_id: str | None, amount: Decimal,
-         currency: str, reason: str) -> None:
+def flag(connection: Connection, posting: Posting, run_id: str | None, reason: str) -> None:
     """Hold a posting for review (a source record changed after it was posted). Never posted by us."""
-    now = utc_now()
-    if get(connection, posting_key) is None:
-        connection.execute(posting_ledger.insert().values(
-            posting_key=posting_key, source_system=source_system, source_ids=source_ids,
-            source_version=versions_digest(source_versions),
-            source_versions=dict(zip(source_ids, source_versions, strict=True)), month=month,
-            ledger_system=ledger_system, status="flagged", attempt_count=0, run_id=run_id,
-            amount=str(amount), currency=currency,
-            last_error=reason, created_at=now, updated_at=now))
+    if get(connection, posting.posting_key) is None:
+        _insert(connection, posting, status="flagged", attempt_count=0, run_id=run_id, error=reason)
     else:
-        record_result(connection, posting_key, status="flagged", error=reason, run_id=run_id)
+        record_result(connection, posting.posting_key, status="flagged", error=reason, run_id=run_id)
 
 
 def month_rows(engine: Engine, month: str) -> list[dict[str, Any]]:
