@@ -263,8 +263,7 @@ def month_status(engine: Engine, month: str) -> list[dict]:
         elif posting is None:
             state, reason, ledger_id = "pending", "drafted, not yet posted", None
         else:
-            state = {"posted": "posted", "pending": "pending", "failed": "failed", "flagged": "flagged"}[
-                posting["status"]]
+            state = posting["status"]  # posted, pending, failed or flagged
             reason, ledger_id = posting["last_error"], posting["ledger_entity_id"]
         status.append({"source": o["source_system"], "source_id": o["source_id"], "parent_id": o["parent_id"],
                        "date": o["record_date"].isoformat(), "amount": o["amount"], "currency": o["currency"],

@@ -40,10 +40,6 @@ class PostingReport:
     flagged: dict[str, str] = field(default_factory=dict)  # posting key -> reason
     failed: dict[str, str] = field(default_factory=dict)  # posting key -> ledger's reason
 
-    @property
-    def ledger_ids(self) -> list[str]:
-        return [r.ledger_entity_id for r in self.posted + self.found]
-
 
 def _kind(draft: Draft) -> str:
     return "bill" if isinstance(draft, BillDraft) else "journal"

@@ -102,6 +102,11 @@ class ZohoTokenManager:
             values.append(self._token.value)
         return tuple(values)
 
+    @property
+    def api_domain(self) -> str | None:
+        """The API domain of the token in hand, if any (for links; never triggers a refresh)."""
+        return self._token.api_domain if self._token else None
+
     def token(self) -> AccessToken:
         with self._lock:
             now = utc_now()

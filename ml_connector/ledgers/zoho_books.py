@@ -343,8 +343,7 @@ class ZohoBooks:
         return out
 
     def entry_url(self, kind: str, ledger_entity_id: str) -> str | None:
-        token = self.tokens._token
-        domain = token.api_domain if token else ""
+        domain = self.tokens.api_domain or ""
         path = "journals" if kind == "journal" else "bills"
         if domain.startswith("https://www.zohoapis."):
             tld = domain.removeprefix("https://www.zohoapis.")

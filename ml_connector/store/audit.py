@@ -6,7 +6,6 @@ Details pass through `redact` before they are stored, so a careless caller canno
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,7 +63,3 @@ def query(engine: Engine, *, month: str | None = None, posting_key: str | None =
         statement = statement.limit(limit)
     with engine.connect() as connection:
         return [dict(row._mapping) for row in connection.execute(statement)]
-
-
-def format_time(value: datetime | None) -> str:
-    return value.isoformat(timespec="seconds") if value else ""
