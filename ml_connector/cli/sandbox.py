@@ -20,16 +20,19 @@ from ml_connector.sandbox.config import SandboxConfig
 @click.option("--token-ttl", default=3600, show_default=True, help="Access token lifetime in seconds.")
 @click.option("--rate-limits", type=click.Choice(["real", "off"]), default="real", show_default=True,
               help="Enforce the vendors' real rate limits.")
+@click.option("--org", type=click.Choice(["us", "uk"]), default="us", show_default=True,
+              help="The ledger organisation: us (no sales tax, one location) or uk (VAT, several locations).")
 @click.option("--state", "state_file", default=None, type=click.Path(dir_okay=False),
               help="Keep state in this file across restarts.")
 def sandbox(port: int, seed: int, last_month: str | None, months: int, brex_expenses: int,
-            expensify_reports: int, faults: float, token_ttl: int, rate_limits: str, state_file: str | None) -> None:
+            expensify_reports: int, faults: float, token_ttl: int, rate_limits: str, org: str,
+            state_file: str | None) -> None:
     """Serve the sandbox APIs. The first line printed is JSON: base URLs, credentials and `env`."""
     from ml_connector.sandbox.server import SandboxServer
 
     config_args = dict(seed=seed, months=months, brex_expenses_per_month=brex_expenses,
                        expensify_reports_per_month=expensify_reports, faults=faults, token_ttl_seconds=token_ttl,
-                       rate_limits=rate_limits, state_file=state_file)
+                       rate_limits=rate_limits, org=org, state_file=state_file)
     if last_month:
         config_args["last_month"] = last_month
     try:

@@ -18,6 +18,13 @@ def _last_full_month(today: date | None = None) -> str:
     return f"{year:04d}-{month:02d}"
 
 
+def _uuid(hex32: str) -> str:
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:32]}"
+
+
+ORGS = ("us", "uk")  # the sandbox ledgers' organisation profiles: a US company without tax, a UK one with VAT
+
+
 @dataclass(frozen=True)
 class Credentials:
     """The secrets a client needs for this sandbox; derived from the seed so restarts agree."""
@@ -33,6 +40,14 @@ class Credentials:
     zoho_organization_id: str
     expensify_partner_user_id: str
     expensify_partner_user_secret: str
+    quickbooks_client_id: str
+    quickbooks_client_secret: str
+    quickbooks_refresh_token: str  # the first of a rotating chain: each refresh may hand out a successor
+    quickbooks_realm_id: str
+    xero_client_id: str
+    xero_client_secret: str
+    xero_refresh_token: str  # rotates on every refresh
+    xero_tenant_id: str
 
     @classmethod
     def for_seed(cls, seed: int) -> Credentials:
@@ -52,6 +67,14 @@ class Credentials:
             zoho_organization_id=str(700_000_000 + int(token("zoho-org", 8), 16) % 99_999_999),
             expensify_partner_user_id=f"aa_sandbox_{token('expensify-user', 12)}",
             expensify_partner_user_secret=token("expensify-secret", 40),
+            quickbooks_client_id=f"AB{token('qbo-client-id', 48)}",
+            quickbooks_client_secret=token("qbo-client-secret", 40),
+            quickbooks_refresh_token=f"RT1-{token('qbo-refresh', 48)}",
+            quickbooks_realm_id=str(9_341_450_000_000_000 + int(token("qbo-realm", 10), 16) % 9_999_999),
+            xero_client_id=token("xero-client-id", 32).upper(),
+            xero_client_secret=token("xero-client-secret", 48),
+            xero_refresh_token=token("xero-refresh", 64),
+            xero_tenant_id=_uuid(token("xero-tenant", 32)),
         )
 
 
@@ -66,6 +89,9 @@ class SandboxConfig:
     slow_seconds: float = 3.0  # how long a "slow" fault holds a response
     token_ttl_seconds: int = 3600  # Zoho access tokens (Brex OAuth tokens too)
     rate_limits: str = "real"  # "real" or "off"
+    # Which organisation the ledger sandboxes model: "us" (no sales tax, one location) or "uk" (VAT on,
+    # tax codes required on lines, several business locations). Each ledger sandbox documents its profile.
+    org: str = "us"
     state_file: str | None = None
     public_url: str = ""  # set by the server once bound: http://127.0.0.1:PORT
     # Vendor limits that tests shrink so a limit can be reached quickly, e.g. {"zoho.daily": 50}.
@@ -75,6 +101,8 @@ class SandboxConfig:
     def __post_init__(self) -> None:
         if self.rate_limits not in ("real", "off"):
             raise ValueError(f"rate_limits must be 'real' or 'off', not {self.rate_limits!r}")
+        if self.org not in ORGS:
+            raise ValueError(f"org must be one of {', '.join(ORGS)}, not {self.org!r}")
         if not 0.0 <= self.faults <= 1.0:
             raise ValueError(f"faults must be a share between 0 and 1, not {self.faults!r}")
 
