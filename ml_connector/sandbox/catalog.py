@@ -278,3 +278,58 @@ def months_ending(last_month: str, count: int) -> list[str]:
         if mon == 0:
             year, mon = year - 1, 12
     return list(reversed(out))
+
+
+# --- organisation profiles (`SandboxConfig.org`) ------------------------------------------------------
+# Additive: nothing above depends on these. Each ledger sandbox renders a profile in its own vocabulary.
+
+
+@dataclass(frozen=True)
+class VatRate:
+    """A purchase tax rate of an organisation; `kind` says how a VAT return treats it."""
+
+    key: str  # stable key for ids: "standard", "reduced", ...
+    name: str
+    percentage: Decimal
+    kind: str  # "standard" | "reduced" | "zero" | "exempt" | "out_of_scope"
+    is_active: bool = True
+
+
+@dataclass(frozen=True)
+class OrgProfile:
+    """Who the company is in one ledger organisation: country, base currency, tax and locations."""
+
+    key: str  # "us" | "uk"
+    legal_name: str
+    country_code: str  # ISO 3166-1 alpha-2
+    base_currency: str
+    time_zone: str
+    fiscal_year_start_month: int
+    rates_to_base: dict[str, Decimal]  # units of base currency for one unit of each currency
+    vat_rates: tuple[VatRate, ...] = ()  # empty: tax is not enabled
+    business_locations: tuple[str, ...] = ()  # empty: one implicit location, the feature is off
+
+    @property
+    def is_tax_enabled(self) -> bool:
+        return bool(self.vat_rates)
+
+
+UK_VAT_RATES: tuple[VatRate, ...] = (
+    VatRate("standard", "Standard Rate", Decimal("20"), "standard"),
+    VatRate("reduced", "Reduced Rate", Decimal("5"), "reduced"),
+    VatRate("zero", "Zero Rate", Decimal("0"), "zero"),
+    VatRate("exempt", "Exempt", Decimal("0"), "exempt"),
+    VatRate("out_of_scope", "Out of Scope", Decimal("0"), "out_of_scope"),
+    # The standard rate before 4 January 2011, kept inactive: the "inactive tax code" exception.
+    VatRate("standard_2010", "Standard Rate (17.5%)", Decimal("17.5"), "standard", is_active=False),
+)
+
+ORG_PROFILES: dict[str, OrgProfile] = {
+    "us": OrgProfile("us", "Acme Robotics Inc.", "US", "USD", "America/New_York", 1,
+                     {c.code: c.rate_to_base for c in CURRENCIES}),
+    "uk": OrgProfile("uk", "Acme Robotics Ltd", "GB", "GBP", "Europe/London", 4,
+                     # CURRENCIES' USD rates divided by GBP's 1.2700, to six places.
+                     {"GBP": Decimal("1"), "USD": Decimal("0.787402"), "EUR": Decimal("0.854331"),
+                      "JPY": Decimal("0.005276")},
+                     vat_rates=UK_VAT_RATES, business_locations=("London", "Manchester", "Edinburgh")),
+}

@@ -25,7 +25,7 @@ class ExpensifyAccount:
     def __init__(self, company: Company, config: SandboxConfig) -> None:
         self.company = company
         self.config = config
-        self.policies: list[Policy] = build_policies(company)
+        self.policies: list[Policy] = build_policies(company, config.org)
         self.factory = ReportFactory(company, self.policies)
         self._months: dict[str, list[Report]] = {}
         self.late_reports: list[Report] = []

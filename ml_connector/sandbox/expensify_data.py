@@ -24,6 +24,7 @@ from ml_connector.sandbox.catalog import (
     month_rng,
     numeric_id,
 )
+from ml_connector.sandbox.expensify_tax import expense_tax
 
 DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # report dates, as exports show them (notes §4)
 STATES = ("OPEN", "SUBMITTED", "APPROVED", "REIMBURSED", "ARCHIVED")
@@ -85,6 +86,7 @@ class Policy:
     owner_email: str
     output_currency: str = REPORT_CURRENCY
     type: str = "corporate"
+    org: str = "us"  # the organisation profile: "uk" policies track VAT (expensify_tax)
 
 
 @dataclass
@@ -169,11 +171,11 @@ def policy_id(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16].upper()
 
 
-def build_policies(company: Company) -> list[Policy]:
+def build_policies(company: Company, org: str = "us") -> list[Policy]:
     owner = company.employees[0].email
     return [
-        Policy(policy_id(company.seed, "policy", "corporate"), f"{company.name} Corporate", owner),
-        Policy(policy_id(company.seed, "policy", "field-sales"), f"{company.name} Field Sales", owner),
+        Policy(policy_id(company.seed, "policy", "corporate"), f"{company.name} Corporate", owner, org=org),
+        Policy(policy_id(company.seed, "policy", "field-sales"), f"{company.name} Field Sales", owner, org=org),
     ]
 
 
@@ -312,7 +314,7 @@ def report_model(report: Report, policy: Policy, company: Company, receipt_base:
         "currency": report.currency,
         "total": report.total,
         "transactionList": [
-            _expense_model(report, expense, company, receipt_base) for expense in report.expenses
+            _expense_model(report, expense, company, receipt_base, policy.org) for expense in report.expenses
         ],
     }
 
@@ -323,7 +325,7 @@ def _person(employee: Employee | None) -> dict:
     return {"firstName": employee.first_name, "lastName": employee.last_name, "fullName": employee.full_name}
 
 
-def _expense_model(report: Report, expense: Expense, company: Company, receipt_base: str) -> dict:
+def _expense_model(report: Report, expense: Expense, company: Company, receipt_base: str, org: str) -> dict:
     tag = expense.department + (f":{expense.project}" if expense.project else "")
     receipt: dict = {}
     if expense.receipt_id:
@@ -335,7 +337,7 @@ def _expense_model(report: Report, expense: Expense, company: Company, receipt_b
             "type": "image",
             "transactionID": expense.transaction_id,
         }
-    return {
+    model = {
         "transactionID": expense.transaction_id,
         "reportID": report.report_id,
         "type": "expense",
@@ -364,3 +366,6 @@ def _expense_model(report: Report, expense: Expense, company: Company, receipt_b
         "receiptFilename": f"{expense.receipt_id}.png" if expense.receipt_id else "",
         "receiptObject": receipt,
     }
+    final = expense.modified_amount if expense.modified_amount is not None else expense.amount
+    model.update(expense_tax(org, expense.category, expense.currency, final))  # nothing in the "us" org
+    return model

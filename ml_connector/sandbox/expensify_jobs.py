@@ -20,6 +20,7 @@ from ml_connector.sandbox.expensify_data import (
     policy_for,
     report_model,
 )
+from ml_connector.sandbox.expensify_tax import policy_tax
 from ml_connector.sandbox.expensify_wire import TEXT_PLAIN, JobError, ok_json
 
 # Spreadsheets and PDFs are stored as the template's text: the sandbox renders no binary formats.
@@ -232,7 +233,7 @@ def _policy_info(account: ExpensifyAccount, settings: dict) -> dict:
         if "reportFields" in fields:
             entry["reportFields"] = []
         if "tax" in fields:
-            entry["tax"] = {}
+            entry["tax"] = policy_tax(policy.org)  # {} in the "us" organisation
         info[policy.policy_id] = entry
     return info
 

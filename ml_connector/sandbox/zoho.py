@@ -23,6 +23,19 @@ Control routes (not Zoho's; no auth, never faulted), under the Books app:
 - POST /_sandbox/latency            {"seconds": 0.5}: hold each Books call that long (to test concurrency)
 - POST /_sandbox/reset-limits       forget per-minute and daily counters
 
+Organisations (`config.org`, `zoho_orgs`): "us" (default: USD, no tax, the locations feature off, every
+answer as before) or "uk" (GBP, UK VAT on lines, business locations London / Manchester / Edinburgh).
+Reference endpoints beyond the recorded ones: `GET /settings/taxes[/{tax_id}]` (`zoho_taxes`) and
+`GET /locations` (`zoho_locations`); each module documents its rules, codes and what is unconfirmed.
+
+Editing, on both organisations (`zoho_drafts`, `zoho_store`): `PUT /journals/{id}` (journal_date
+required; lines, amounts, accounts, tags, date; "The journal entry has been updated." and a "Journal
+updated." comment), `PUT /bills/{id}` (a partial body such as {"notes"} is enough, as recorded; "Bill
+information has been updated."), `DELETE /journals/{id}` and `/bills/{id}` (gone from lists, then 404
+code 1002), `POST /bills/{id}/status/void` and `/status/open` (HTTP 201, bills.yml's texts; a void bill
+stays listed with status "void"). Every write stamps `last_modified_time`; lists filter on it (modified at
+or after) and sort by it. Entries in a locked period cannot be edited, voided or deleted.
+
 Validation (details in `zoho_validation`), HTTP 400 unless noted; codes other than 1002, 1038 and 5 are
 UNCONFIRMED, chosen in Zoho's style: code 4 unbalanced journal or amount beyond the currency's precision;
 code 1002 unknown account / contact / vendor / currency / tag option ("<Entity> does not exist."; 404 for
@@ -32,7 +45,7 @@ code 3062 duplicate contact name; code 1038 body that is not a JSON object.
 Default transaction lock: accountant and purchase modules locked through the last day of the month
 before `config.month_keys[0]` (see `zoho_store`).
 Deliberate simplifications: account registers (`transactions`, balances) are always empty; only
-`JournalDate.All` and bill `Status.All|Open` filters; Cost Center is mandatory on journals, not bills.
+`JournalDate.All` and bill `Status.All|Open|Void` filters; Cost Center is mandatory on journals, not bills.
 """
 
 from __future__ import annotations
@@ -73,7 +86,7 @@ class ZohoSandbox:
         self.ref = ZohoReference(company, config)
         self.store = ZohoStore(self.ref)
         self.tokens = TokenRegistry(config)
-        self.limits = BooksLimits(config)
+        self.limits = BooksLimits(config, self.ref.zone)
         self.latency_seconds = 0.0
         self.request_counts: Counter[str] = Counter()
         self._stats_lock = threading.Lock()

@@ -1,6 +1,6 @@
 """The Books API v3 routes of the sandbox: the gate every call passes (auth, organisation, limits) and
-the handlers for organisations, chart of accounts, contacts, reporting tags, currencies, transaction locks,
-journals and bills. Documented in `zoho.py`.
+the handlers for organisations, chart of accounts, contacts, reporting tags, currencies, taxes, locations,
+transaction locks, journals and bills. Documented in `zoho.py`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ml_connector.sandbox.zoho_locations import location_row
 from ml_connector.sandbox.zoho_queries import list_accounts, list_bills, list_contacts, list_journals
 from ml_connector.sandbox.zoho_records import ZohoError, invalid, not_found_in_body, not_found_in_path, public
+from ml_connector.sandbox.zoho_taxes import list_taxes, tax_detail
 from ml_connector.sandbox.zoho_validation import LOCK_MODULES
 
 if TYPE_CHECKING:
@@ -94,6 +96,9 @@ class BooksApi:
             ("GET", "/reportingtags/options", self.tag_options, True),
             ("GET", "/reportingtags/{tag_id}/options/all", self.all_tag_options, True),
             ("GET", "/settings/currencies", self.currencies, True),
+            ("GET", "/settings/taxes", self.taxes, True),
+            ("GET", "/settings/taxes/{tax_id}", self.tax, True),
+            ("GET", "/locations", self.locations, True),
             ("GET", "/transactionlocks", self.transaction_locks, True),
             ("GET", "/transactionlock", self.transaction_lock, True),
             ("PUT", "/transactionlock", self.update_transaction_lock, True),
@@ -101,10 +106,14 @@ class BooksApi:
             ("POST", "/journals", self.create_journal, True),
             ("GET", "/journals", self.journals, True),
             ("GET", "/journals/{journal_id}", self.journal, True),
+            ("PUT", "/journals/{journal_id}", self.update_journal, True),
             ("DELETE", "/journals/{journal_id}", self.delete_journal, True),
             ("POST", "/bills", self.create_bill, True),
             ("GET", "/bills", self.bills, True),
             ("GET", "/bills/{bill_id}", self.bill, True),
+            ("PUT", "/bills/{bill_id}", self.update_bill, True),
+            ("POST", "/bills/{bill_id}/status/void", self.void_bill, True),
+            ("POST", "/bills/{bill_id}/status/open", self.open_bill, True),
             ("DELETE", "/bills/{bill_id}", self.delete_bill, True),
             ("POST", "/bills/{bill_id}/attachment", self.attach_to_bill, True),
             ("GET", "/bills/{bill_id}/attachment", self.bill_attachment, True),
@@ -217,6 +226,17 @@ class BooksApi:
         return ok(currencies=rows, page_context={"page": 1, "per_page": 200, "has_more_page": False,
                                                  "report_name": "Currencies"})
 
+    async def taxes(self, request: Request) -> tuple[int, dict]:
+        rows, context = list_taxes(self.ref.taxes, self.ref.profile, request.query_params, self.ref.now().date())
+        return ok(taxes=rows, page_context=context)
+
+    async def tax(self, request: Request) -> tuple[int, dict]:
+        return ok(tax=tax_detail(self.ref.taxes, self.ref.profile, request.path_params["tax_id"]))
+
+    async def locations(self, request: Request) -> tuple[int, dict]:
+        email = self.ref.organization()["email"]
+        return ok(locations=[location_row(loc, email) for loc in self.ref.locations.values()])
+
     # --- transaction locks ----------------------------------------------------------------------
 
     def _locks(self) -> list[dict]:
@@ -284,6 +304,10 @@ class BooksApi:
     async def journal(self, request: Request) -> tuple[int, dict]:
         return ok(journal=public(self.store.journal(request.path_params["journal_id"])))
 
+    async def update_journal(self, request: Request) -> tuple[int, dict]:
+        record = self.store.update_journal(request.path_params["journal_id"], await read_json_body(request))
+        return 200, {"code": 0, "message": "The journal entry has been updated.", "journal": public(record)}
+
     async def delete_journal(self, request: Request) -> tuple[int, dict]:
         self.store.delete_journal(request.path_params["journal_id"])
         return 200, {"code": 0, "message": "The selected journal entry has been deleted."}
@@ -301,6 +325,20 @@ class BooksApi:
 
     async def bill(self, request: Request) -> tuple[int, dict]:
         return ok(bill=public(self.store.bill(request.path_params["bill_id"])))
+
+    async def update_bill(self, request: Request) -> tuple[int, dict]:
+        record = self.store.update_bill(request.path_params["bill_id"], await read_json_body(request))
+        return 200, {"code": 0, "message": "Bill information has been updated.", "bill": public(record)}
+
+    async def void_bill(self, request: Request) -> tuple[int, dict]:
+        """HTTP 201, as bills.yml answers the status changes (no recording)."""
+        self.store.set_bill_status(request.path_params["bill_id"], "void")
+        return 201, {"code": 0, "message": "The bill has been marked as void."}
+
+    async def open_bill(self, request: Request) -> tuple[int, dict]:
+        self.store.set_bill_status(request.path_params["bill_id"], "open")
+        # bills.yml's own status (201) and example text, typo included.
+        return 201, {"code": 0, "message": "The status of the bill has been chaged to open."}
 
     async def delete_bill(self, request: Request) -> tuple[int, dict]:
         self.store.delete_bill(request.path_params["bill_id"])

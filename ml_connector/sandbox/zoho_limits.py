@@ -3,8 +3,9 @@
 Real values (introduction page): 100 requests/minute/org (429 code 44); a daily quota by plan,
 Professional 5000 (429 code 45, message naming the number); 10 concurrent requests on paid plans
 (429 code 1070). The daily window is the organisation's local day (recorded X-Rate-Limit-Reset lands at
-23:59:59 America/New_York). `config.limit_overrides` keys: "zoho.per_minute", "zoho.daily",
-"zoho.concurrency"; `config.rate_limits == "off"` disables the rejections (headers are still sent).
+23:59:59 America/New_York; a "uk" organisation's day is Europe/London's). `config.limit_overrides` keys:
+"zoho.per_minute", "zoho.daily", "zoho.concurrency"; `config.rate_limits == "off"` disables the rejections
+(headers are still sent).
 No Retry-After header is sent: whether Zoho sends one is unconfirmed.
 """
 
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from ml_connector.sandbox.config import SandboxConfig
 from ml_connector.sandbox.ratelimit import SlidingWindow
 from ml_connector.sandbox.zoho_records import ZohoError
-from ml_connector.sandbox.zoho_reference import DAILY_QUOTA_BY_PLAN, PLAN_NAME, org_now
+from ml_connector.sandbox.zoho_reference import DAILY_QUOTA_BY_PLAN, ORG_TIME_ZONE, PLAN_NAME, org_now
 
 PER_MINUTE_MESSAGE = ("For security reasons your organization has been blocked as it have exceeded the "
                       "maximum number of requests per minute that can originate from an organization.")
@@ -34,7 +36,8 @@ def daily_error(quota: int) -> ZohoError:
 
 
 class BooksLimits:
-    def __init__(self, config: SandboxConfig) -> None:
+    def __init__(self, config: SandboxConfig, zone: ZoneInfo = ORG_TIME_ZONE) -> None:
+        self.zone = zone  # the organisation's zone: its day is the daily window
         self.enforce = config.enforce_rate_limits
         self.per_minute = SlidingWindow(int(config.limit("zoho.per_minute", 100)), 60.0)
         self.daily_quota = int(config.limit("zoho.daily", DAILY_QUOTA_BY_PLAN[PLAN_NAME]))
@@ -43,9 +46,8 @@ class BooksLimits:
         self.in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _day_key(org: str) -> str:
-        return f"{org}|{org_now().date().isoformat()}"
+    def _day_key(self, org: str) -> str:
+        return f"{org}|{org_now(self.zone).date().isoformat()}"
 
     def enter(self, org: str) -> None:
         """Admit one request for `org` or raise the 429 Zoho gives; admitted requests must `leave`."""
@@ -65,7 +67,7 @@ class BooksLimits:
             self.in_flight[org] = max(0, self.in_flight.get(org, 0) - 1)
 
     def headers(self, org: str) -> dict[str, str]:
-        now = org_now()
+        now = org_now(self.zone)
         end_of_day = datetime.combine(now.date(), datetime.max.time().replace(microsecond=0), now.tzinfo)
         with self._lock:
             used = self.daily_used.get(self._day_key(org), 0)

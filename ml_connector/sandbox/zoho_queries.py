@@ -4,15 +4,21 @@ Filter grammar (OpenAPI): an exact field plus `_startswith` / `_contains` varian
 `date_end` / `date_before` / `date_after`, `sort_column` + `sort_order` (A|D), `page` and `per_page`.
 `per_page` is capped at 200 (the documented default page size; the real maximum is unconfirmed), except
 the chart of accounts whose recorded default page is 5000.
+
+Journals and bills also take `last_modified_time` (bills.yml: "Search bills modified after a specific
+time"; the sandbox keeps those modified at or after it, so a client that reads from its last watermark
+misses nothing; `2026-06-09T16:27:31-0400`, `+05:30` and `Z` offsets are read), `location_ids` (comma
+separated) and `sort_column=last_modified_time`. Bills' `filter_by` takes Status.All (void bills
+included), Status.Open and Status.Void; deleted entries are gone from every list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 
 from ml_connector.sandbox.zoho_records import bill_row, contact_row, invalid, journal_row, public
-from ml_connector.sandbox.zoho_reference import ACCOUNT_GROUPS, ZohoReference, account_group
+from ml_connector.sandbox.zoho_reference import ACCOUNT_GROUPS, ZohoReference, account_group, parse_timestamp
 from ml_connector.sandbox.zoho_store import ZohoStore
 
 MAX_PER_PAGE = 200
@@ -80,9 +86,38 @@ def sort_rows(rows: list[dict], params: Mapping[str, str], allowed: tuple[str, .
 
     def key(row: dict) -> tuple:
         value = row[column]
+        if column in TIMESTAMP_COLUMNS:  # offsets change with DST: compare instants, not strings
+            return (parse_timestamp(value), int(row[tie]))
         return (value if not isinstance(value, str) or not value.isdigit() else int(value), int(row[tie]))
 
     return sorted(rows, key=key, reverse=order == "D"), column, order
+
+
+TIMESTAMP_COLUMNS = ("created_time", "last_modified_time")
+BILL_FILTERS = {"Status.All": None, "Status.Open": "open", "Status.Void": "void"}
+
+
+def modified_since(params: Mapping[str, str]) -> datetime | None:
+    """The `last_modified_time` filter as an instant, or None when absent."""
+    raw = params.get("last_modified_time")
+    if raw is None:
+        return None
+    text = raw.strip().replace(" ", "+")  # an unescaped '+' in a query string arrives as a space
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise invalid("last_modified_time", "Use the format yyyy-MM-ddTHH:mm:ss+hhmm, e.g. "
+                                            "2026-10-05T09:30:00-0400.")
+    return moment
+
+
+def location_matches(record: dict, params: Mapping[str, str]) -> bool:
+    wanted = params.get("location_ids")
+    if not wanted:
+        return True
+    return record.get("location_id", "") in {part.strip() for part in wanted.split(",")}
 
 
 def list_page(rows: list[dict], params: Mapping[str, str], report_name: str, applied_filter: str,
@@ -106,8 +141,11 @@ def list_journals(store: ZohoStore, params: Mapping[str, str]) -> tuple[list, di
     applied = params.get("filter_by", "JournalDate.All")
     if applied != "JournalDate.All":
         raise invalid("filter_by", "The sandbox supports JournalDate.All; filter with date_start/date_end.")
+    since = modified_since(params)
     rows = [j for j in candidates
-            if text_matches(j["reference_number"], params, "reference_number")
+            if (since is None or parse_timestamp(j["last_modified_time"]) >= since)
+            and location_matches(j, params)
+            and text_matches(j["reference_number"], params, "reference_number")
             and text_matches(j["entry_number"], params, "entry_number")
             and date_matches(j["journal_date"], params)
             and params.get("status", j["status"]) == j["status"]
@@ -127,16 +165,21 @@ def list_bills(store: ZohoStore, params: Mapping[str, str]) -> tuple[list, dict]
         else:
             candidates = list(store.bills.values())
     applied = params.get("filter_by", "Status.All")
-    if applied not in ("Status.All", "Status.Open"):
-        raise invalid("filter_by", "The sandbox supports Status.All and Status.Open.")
+    if applied not in BILL_FILTERS:
+        raise invalid("filter_by", f"The sandbox supports {', '.join(BILL_FILTERS)}.")
+    since = modified_since(params)
     rows = [b for b in candidates
-            if text_matches(b["bill_number"], params, "bill_number")
+            if BILL_FILTERS[applied] in (None, b["status"])
+            and (since is None or parse_timestamp(b["last_modified_time"]) >= since)
+            and location_matches(b, params)
+            and text_matches(b["bill_number"], params, "bill_number")
             and text_matches(b["reference_number"], params, "reference_number")
             and params.get("vendor_id", b["vendor_id"]) == b["vendor_id"]
             and params.get("status", b["status"]) == b["status"]
             and date_matches(b["date"], params)]
     return list_page(rows, params, "Bills", applied, lambda b: bill_row(b, b["created_time"][:10]),
-                     (("vendor_name", "bill_number", "date", "due_date", "total", "balance", "created_time"),
+                     (("vendor_name", "bill_number", "date", "due_date", "total", "balance", "created_time",
+                       "last_modified_time"),
                       "created_time", "D", "_seq"))
 
 

@@ -165,6 +165,8 @@ def bill_row(bill: dict, created_formatted: str) -> dict:
         "is_opening_balance": bill["bill_id"],
         "has_attachment": bool(bill["documents"]), "balance_due": bill["balance"],
     })
+    if "location_id" in bill:  # organisations with business locations (bills.yml list row keys)
+        row.update({"location_id": bill["location_id"], "location_name": bill["location_name"]})
     return row
 
 

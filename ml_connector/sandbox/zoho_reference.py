@@ -25,6 +25,14 @@ from ml_connector.sandbox.catalog import (
     numeric_id,
 )
 from ml_connector.sandbox.config import SandboxConfig
+from ml_connector.sandbox.zoho_orgs import (
+    VAT_CONTROL_ACCOUNT,
+    org_accounts,
+    org_currencies,
+    org_profile,
+    org_wire_values,
+    org_zone,
+)
 
 ORG_TIME_ZONE = ZoneInfo("America/New_York")  # recorded org time_zone
 PLAN_NAME = "Professional"
@@ -51,13 +59,20 @@ ACCOUNT_GROUPS = {
 DEBIT_NATURED_GROUPS = ("Asset", "Expense")
 
 
-def org_now() -> datetime:
-    return datetime.now(ORG_TIME_ZONE)
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 
-def zoho_timestamp(moment: datetime | None = None) -> str:
+def org_now(zone: ZoneInfo = ORG_TIME_ZONE) -> datetime:
+    return datetime.now(zone)
+
+
+def zoho_timestamp(moment: datetime | None = None, zone: ZoneInfo = ORG_TIME_ZONE) -> str:
     """Zoho's timestamp style: `2026-06-09T16:27:31-0400`, in the organisation's zone."""
-    return (moment or org_now()).strftime("%Y-%m-%dT%H:%M:%S%z")
+    return (moment or org_now(zone)).strftime(TIMESTAMP_FORMAT)
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.strptime(text, TIMESTAMP_FORMAT)
 
 
 def account_group(account_type: str) -> str:
@@ -97,17 +112,27 @@ class ZohoReference:
         seed = company.seed
         self.company = company
         self.seed = seed
+        self.profile = org_profile(config.org)
+        self.zone = org_zone(self.profile)
         self.organization_id = config.credentials.zoho_organization_id
         self.user_id = numeric_id(seed, "zoho-user")
         self.user_name = "Sandbox Accountant"
         self.created_date = date.fromisoformat(f"{config.month_keys[0]}-01")
         self.accounts: dict[str, LedgerAccount] = {
-            numeric_id(seed, "account", a.code): a for a in company.chart_of_accounts}
+            numeric_id(seed, "account", a.code): a for a in org_accounts(company, self.profile)}
         self.payable_account_id = numeric_id(seed, "account", ACCOUNTS_PAYABLE.code)
+        self.system_account_ids = {self.payable_account_id} | (
+            {numeric_id(seed, "account", VAT_CONTROL_ACCOUNT.code)} if self.profile.is_tax_enabled else set())
         self.currencies: dict[str, ZohoCurrency] = {
             numeric_id(seed, "currency", c.code): ZohoCurrency(numeric_id(seed, "currency", c.code), c,
-                                                               c.code == "USD")
-            for c in company.currencies}
+                                                               c.code == self.profile.base_currency)
+            for c in org_currencies(company, self.profile)}
+        # Imported here: both modules use this one's wire helpers.
+        from ml_connector.sandbox.zoho_locations import build_locations
+        from ml_connector.sandbox.zoho_taxes import build_taxes
+
+        self.taxes = build_taxes(seed, self.profile)
+        self.locations = build_locations(seed, self.profile)
         self.base_currency = next(c for c in self.currencies.values() if c.is_base)
         self.tags: dict[str, ReportingTag] = {}
         for order, (name, values, mandatory) in enumerate(
@@ -120,6 +145,20 @@ class ZohoReference:
         # Every other merchant already exists as a vendor; the rest must be created by the connector.
         self.seeded_vendor_names: tuple[str, ...] = tuple(m.name for m in company.merchants[::2])
 
+    @property
+    def is_tax_enabled(self) -> bool:
+        return self.profile.is_tax_enabled
+
+    @property
+    def has_locations(self) -> bool:
+        return bool(self.locations)
+
+    def now(self) -> datetime:
+        return org_now(self.zone)
+
+    def timestamp(self, moment: datetime | None = None) -> str:
+        return zoho_timestamp(moment, self.zone)
+
     def currency_by_code(self, code: str) -> ZohoCurrency | None:
         return next((c for c in self.currencies.values() if c.currency.code == code), None)
 
@@ -127,29 +166,35 @@ class ZohoReference:
 
     def organization(self) -> dict:
         base = self.base_currency
+        wire = org_wire_values(self.profile)
         return {
-            "organization_id": self.organization_id, "name": self.company.name,
-            "contact_name": self.user_name, "email": "accounting@example.com", "is_default_org": True,
-            "language_code": "en", "fiscal_year_start_month": "1",  # a string, as recorded
-            "account_created_date": self.created_date.isoformat(), "time_zone": "America/New_York",
-            "is_dst_active": bool(org_now().dst()), "date_format": "MM/dd/yyyy", "field_separator": ",",
-            "industry_type": "Technology", "industry_size": "11-50", "company_id_label": "",
-            "company_id_value": "", "tax_id_label": "", "tax_id_value": "",
+            "organization_id": self.organization_id,
+            "name": self.company.name if self.profile.key == "us" else self.profile.legal_name,
+            "contact_name": self.user_name, "email": wire["email"], "is_default_org": True,
+            "language_code": "en",
+            "fiscal_year_start_month": str(self.profile.fiscal_year_start_month),  # a string, as recorded
+            "account_created_date": self.created_date.isoformat(), "time_zone": self.profile.time_zone,
+            "is_dst_active": bool(self.now().dst()), "date_format": wire["date_format"],
+            "field_separator": ",", "industry_type": "Technology", "industry_size": "11-50",
+            "company_id_label": "", "company_id_value": "", "tax_id_label": wire["tax_id_label"],
+            "tax_id_value": wire["tax_id_value"],
             "currency_id": base.currency_id, "currency_code": base.currency.code,
             "currency_symbol": base.currency.symbol, "currency_format": "###,##0.00",
             "price_precision": base.currency.precision, "plan_type": PLAN_TYPE, "plan_name": PLAN_NAME,
-            "plan_period": "Month", "country_code": "US", "country_name": "U.S.A",
-            "portal_name": "acmerobotics", "org_settings": {"is_org_active": True},
+            "plan_period": "Month", "country_code": wire["country_code"],
+            "country_name": wire["country_name"], "portal_name": wire["portal_name"],
+            "org_settings": {"is_org_active": True},
         }
 
     def chart_of_account_row(self, account_id: str) -> dict:
         account = self.accounts[account_id]
-        stamp = zoho_timestamp(datetime.combine(self.created_date, datetime.min.time(), ORG_TIME_ZONE))
+        stamp = self.timestamp(datetime.combine(self.created_date, datetime.min.time(), self.zone))
         return {
             "account_id": account_id, "account_name": account.name, "account_code": account.code,
             "account_type": account.account_type, "description": "", "placeholder": "",
-            "is_register_supported_account": False, "is_user_created": account_id != self.payable_account_id,
-            "is_system_account": account_id == self.payable_account_id, "is_active": account.is_active,
+            "is_register_supported_account": False,
+            "is_user_created": account_id not in self.system_account_ids,
+            "is_system_account": account_id in self.system_account_ids, "is_active": account.is_active,
             "can_show_in_ze": False, "parent_account_id": "", "parent_account_name": "", "depth": 0,
             "has_attachment": False, "is_child_present": False, "child_count": "", "documents": [],
             "created_time": stamp, "is_standalone_account": False, "last_modified_time": stamp,
@@ -163,8 +208,9 @@ class ZohoReference:
             "is_active": account.is_active, "is_register_supported_account": False, "documents": [],
             "parent_account_name": "", "custom_fields": [], "is_involved_in_transaction": False,
             "description": "", "transactions": [],  # the sandbox does not report account registers
-            "is_system_account": account_id == self.payable_account_id,
-            "closing_balance_formatted": "$0.00", "account_id": account_id, "parent_account_id": "",
+            "is_system_account": account_id in self.system_account_ids,
+            "closing_balance_formatted": f"{self.base_currency.currency.symbol}0.00",
+            "account_id": account_id, "parent_account_id": "",
             "closing_balance": 0, "account_name": account.name, "account_code": account.code,
             "account_type_formatted": account.account_type.replace("_", " ").title(), "placeholder": "",
             "isdebit": group in DEBIT_NATURED_GROUPS,

@@ -5,6 +5,10 @@ fields the connector searches on (journal reference_number, bill bill_number, co
 fast with tens of thousands of journals. One lock guards everything: uvicorn's event loop mutates, tests
 may dump from another thread.
 
+Every write stamps `last_modified_time` with the organisation's clock, to the second as Zoho writes it:
+two changes within one second share a stamp (never a stamp ahead of the clock, which would hide later
+writes from a client reading "modified since" its newest stamp).
+
 Default transaction lock: the `accountant` and `purchase` modules are locked up to the last day of the
 month before the sandbox's first data month, so every data month is open and the month before is not.
 """
@@ -14,9 +18,9 @@ from __future__ import annotations
 import copy
 import threading
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from ml_connector.sandbox.catalog import numeric_id
+from ml_connector.sandbox.zoho_drafts import bill_body, journal_body, merged_body, parse_bill, parse_journal
 from ml_connector.sandbox.zoho_entries import bill_record, journal_record
 from ml_connector.sandbox.zoho_records import (
     ZohoError,
@@ -24,24 +28,8 @@ from ml_connector.sandbox.zoho_records import (
     invalid,
     not_found_in_path,
 )
-from ml_connector.sandbox.zoho_reference import ZohoReference, zoho_timestamp
-from ml_connector.sandbox.zoho_validation import (
-    LOCK_MODULES,
-    Checker,
-    check_balanced,
-    parse_amount,
-    parse_date,
-)
-
-
-def parse_quantity(value: object) -> Decimal:
-    try:
-        quantity = Decimal(str(value))
-    except InvalidOperation:
-        raise invalid("quantity", "Send a positive number.") from None
-    if isinstance(value, bool) or not quantity.is_finite() or quantity <= 0:
-        raise invalid("quantity", "Send a positive number.")
-    return quantity
+from ml_connector.sandbox.zoho_reference import ZohoReference
+from ml_connector.sandbox.zoho_validation import LOCK_MODULES, Checker, parse_date
 
 
 class ZohoStore:
@@ -104,7 +92,7 @@ class ZohoStore:
         addresses = tuple(numeric_id(seed, "address", contact_id, kind)
                           for kind in ("bill", "ship", "entity"))
         record = contact_record(self.ref, contact_id, name, contact_type, company_name, currency, email,
-                                zoho_timestamp(), addresses, terms)
+                                self.ref.timestamp(), addresses, terms)
         record["_seq"] = self.next_number("seq")
         self.contacts[contact_id] = record
         self.contact_ids_by_name[name.lower()] = contact_id
@@ -113,41 +101,41 @@ class ZohoStore:
     # --- journals ---------------------------------------------------------------------------------
 
     def create_journal(self, body: dict) -> dict:
-        check = self.checker
-        journal_date = parse_date(body.get("journal_date"), "journal_date")
-        currency = check.currency(body.get("currency_id"))
-        rate = check.exchange_rate(body, currency)
-        journal_type = Checker.choice(body, "journal_type", ("both", "cash"), "both")
-        status = Checker.choice(body, "status", ("draft", "published"), "published")
-        header_tags = check.tags(body.get("tags"), "the journal")
-        lines = body.get("line_items")
-        if not isinstance(lines, list) or len(lines) < 2:
-            raise invalid("line_items", "A journal needs at least one debit line and one credit line.")
-        parsed = []
-        totals = {"debit": Decimal(0), "credit": Decimal(0)}
-        for index, line in enumerate(lines, start=1):
-            where = f"line item {index}"
-            if not isinstance(line, dict):
-                raise invalid("line_items")
-            account_id = check.account(line.get("account_id"), where)
-            side = Checker.choice(line, "debit_or_credit", ("debit", "credit"), "")
-            amount = parse_amount(line.get("amount"), "amount", currency)
-            customer = check.contact(line["customer_id"]) if line.get("customer_id") else None
-            tags = check.tags(line.get("tags"), where)
-            check.mandatory_tags(tags, where)
-            totals[side] += amount
-            parsed.append((line, account_id, amount, customer, tags))
-        check_balanced(totals["debit"], totals["credit"], currency)
-        check.open_period(journal_date, "accountant")
+        parsed = parse_journal(self.ref, self.checker, body)
+        self.checker.open_period(parsed.journal_date, "accountant")
         with self.lock:
             journal_id = self.new_id("journal")
             entry_number = str(self.next_number("entry_number"))
-            line_ids = [self.new_id("journal-line") for _ in parsed]
-            record = journal_record(self.ref, body, journal_id, entry_number, journal_date, currency, rate,
-                                    journal_type, status, header_tags, parsed, line_ids,
-                                    totals["debit"], self.new_id("comment"))
+            line_ids = [self.new_id("journal-line") for _ in parsed.lines]
+            record = journal_record(self.ref, parsed, journal_id, entry_number, line_ids, self.new_id("comment"))
             record["_seq"] = self.next_number("seq")
             self.journals[journal_id] = record
+            self.journal_ids_by_reference.setdefault(record["reference_number"], []).append(journal_id)
+            return record
+
+    def update_journal(self, journal_id: str, changes: dict) -> dict:
+        """PUT /journals/{id}: the saved journal with `changes` laid over it, checked as a new one would be.
+        `journal_date` is required (journals.yml update request; the recorded update sends it)."""
+        with self.lock:
+            saved = self.journal(journal_id)
+            if changes.get("journal_date") in (None, ""):
+                raise ZohoError(400, 2, "journal_date is required. Send it as yyyy-mm-dd.")
+            parsed = parse_journal(self.ref, self.checker, merged_body(journal_body(saved), changes))
+            self.checker.open_period(date.fromisoformat(saved["journal_date"]), "accountant")
+            self.checker.open_period(parsed.journal_date, "accountant")
+            old_ids = {line["line_id"] for line in saved["line_items"]}
+            line_ids = [str(item.body.get("line_id")) if str(item.body.get("line_id") or "") in old_ids
+                        else self.new_id("journal-line") for item in parsed.lines]
+            record = journal_record(self.ref, parsed, journal_id, saved["entry_number"], line_ids, "")
+            stamp = self.ref.timestamp()
+            comment = {**saved["comments"][0], "comment_id": self.new_id("comment"), "commented_by_id":
+                       self.ref.user_id, "commented_by": self.ref.user_name, "description": "Journal updated.",
+                       "date": stamp[:10], "operation_type": "Updated"}
+            record.update({"created_time": saved["created_time"], "last_modified_time": stamp,
+                           "comments": [comment, *saved["comments"]], "documents": saved["documents"],
+                           "_seq": saved["_seq"]})
+            self._unindex_journal(saved)
+            self.journals[journal_id] = record  # replaced, never mutated: dump() copies journals shallowly
             self.journal_ids_by_reference.setdefault(record["reference_number"], []).append(journal_id)
             return record
 
@@ -162,58 +150,71 @@ class ZohoStore:
             record = self.journal(journal_id)
             self.checker.open_period(date.fromisoformat(record["journal_date"]), "accountant")
             del self.journals[journal_id]
-            ids = self.journal_ids_by_reference.get(record["reference_number"], [])
-            ids.remove(journal_id)
-            if not ids:
-                self.journal_ids_by_reference.pop(record["reference_number"], None)
+            self._unindex_journal(record)
+
+    def _unindex_journal(self, record: dict) -> None:
+        ids = self.journal_ids_by_reference.get(record["reference_number"], [])
+        ids.remove(record["journal_id"])
+        if not ids:
+            self.journal_ids_by_reference.pop(record["reference_number"], None)
 
     # --- bills ------------------------------------------------------------------------------------
 
     def create_bill(self, body: dict) -> dict:
-        check = self.checker
-        if not body.get("vendor_id"):
-            raise ZohoError(400, 2, "vendor_id is required. Send the contact_id of the vendor.")
-        vendor = check.contact(body["vendor_id"], "Vendor")
-        bill_number = str(body.get("bill_number") or "").strip()
-        if not bill_number:
-            raise ZohoError(400, 2, "bill_number is required and must be unique within the organization.")
-        bill_date = parse_date(body.get("date"), "date", required=False) or date.today()
-        terms = body.get("payment_terms", 0)
-        if isinstance(terms, bool) or not isinstance(terms, int) or terms < 0:
-            raise invalid("payment_terms", "Send a whole number of days, e.g. 30.")
-        due_date = parse_date(body.get("due_date"), "due_date", required=False) or \
-            bill_date + timedelta(days=terms)
-        currency = check.currency(body.get("currency_id"))
-        rate = check.exchange_rate(body, currency)
-        header_tags = check.tags(body.get("tags"), "the bill")
-        lines = body.get("line_items")
-        if not isinstance(lines, list) or not lines:
-            raise invalid("line_items", "A bill needs at least one line item.")
-        parsed = []
-        for index, line in enumerate(lines, start=1):
-            where = f"line item {index}"
-            if not isinstance(line, dict):
-                raise invalid("line_items")
-            account_id = check.account(line.get("account_id"), where)
-            rate_value = parse_amount(line.get("rate"), "rate", currency, allow_zero=True)
-            quantity = parse_quantity(line.get("quantity", 1))
-            item_total = (rate_value * quantity).quantize(Decimal(1).scaleb(-currency.currency.precision),
-                                                          rounding=ROUND_HALF_UP)
-            tags = check.tags(line.get("tags"), where)
-            parsed.append((line, account_id, rate_value, quantity, item_total, tags))
-        check.open_period(bill_date, "purchase")
+        parsed = parse_bill(self.ref, self.checker, body)
+        self.checker.open_period(parsed.bill_date, "purchase")
         with self.lock:
-            if bill_number.lower() in self.bill_ids_by_number:
-                raise ZohoError(400, 2, f"The bill number {bill_number} has already been used. Bill numbers "
-                                        "must be unique within the organization.")  # UNCONFIRMED text
+            self._check_bill_number(parsed.bill_number, None)
             bill_id = self.new_id("bill")
-            line_ids = [self.new_id("bill-line") for _ in parsed]
-            record = bill_record(self.ref, body, bill_id, vendor, bill_number, bill_date, due_date, terms,
-                                 currency, rate, header_tags, parsed, line_ids)
+            line_ids = [self.new_id("bill-line") for _ in parsed.lines]
+            record = bill_record(self.ref, parsed, bill_id, line_ids)
             record["_seq"] = self.next_number("seq")
             self.bills[bill_id] = record
-            self.bill_ids_by_number[bill_number.lower()] = bill_id
+            self.bill_ids_by_number[parsed.bill_number.lower()] = bill_id
             return record
+
+    def update_bill(self, bill_id: str, changes: dict) -> dict:
+        """PUT /bills/{id}: a partial body is enough (recorded update-bill sends only `notes`)."""
+        with self.lock:
+            saved = self.bill(bill_id)
+            if saved["status"] == "void":  # UNCONFIRMED code and text
+                raise ZohoError(400, 2, "A void bill cannot be edited. Mark it as open first.")
+            parsed = parse_bill(self.ref, self.checker, merged_body(bill_body(saved), changes))
+            self.checker.open_period(date.fromisoformat(saved["date"]), "purchase")
+            self.checker.open_period(parsed.bill_date, "purchase")
+            self._check_bill_number(parsed.bill_number, bill_id)
+            old_ids = {line["line_item_id"] for line in saved["line_items"]}
+            line_ids = [str(item.body.get("line_item_id")) if str(item.body.get("line_item_id") or "") in old_ids
+                        else self.new_id("bill-line") for item in parsed.lines]
+            record = bill_record(self.ref, parsed, bill_id, line_ids)
+            record.update({key: saved[key] for key in ("created_time", "documents", "attachment_name", "_seq")})
+            record["last_modified_time"] = self.ref.timestamp()
+            self.bill_ids_by_number.pop(saved["bill_number"].lower(), None)
+            self.bills[bill_id] = record
+            self.bill_ids_by_number[parsed.bill_number.lower()] = bill_id
+            return record
+
+    def set_bill_status(self, bill_id: str, status: str) -> dict:
+        """POST /bills/{id}/status/void | open. A void bill keeps its lines and totals and owes nothing
+        (`balance` 0, UNCONFIRMED); only a void bill can be marked open (bills.yml: "Mark a void bill as
+        open"). Refusals are code 2 (UNCONFIRMED texts)."""
+        with self.lock:
+            record = self.bill(bill_id)
+            if status == "void" and record["status"] == "void":
+                raise ZohoError(400, 2, "The bill is already void.")
+            if status == "open" and record["status"] != "void":
+                raise ZohoError(400, 2, "Only a void bill can be marked as open.")
+            self.checker.open_period(date.fromisoformat(record["date"]), "purchase")
+            record.update({"status": status, "current_sub_status": status,
+                           "balance": 0 if status == "void" else record["total"],
+                           "last_modified_time": self.ref.timestamp()})
+            return record
+
+    def _check_bill_number(self, bill_number: str, own_id: str | None) -> None:
+        holder = self.bill_ids_by_number.get(bill_number.lower())
+        if holder is not None and holder != own_id:
+            raise ZohoError(400, 2, f"The bill number {bill_number} has already been used. Bill numbers "
+                                    "must be unique within the organization.")  # UNCONFIRMED text
 
     def bill(self, bill_id: str) -> dict:
         found = self.bills.get(bill_id)
@@ -241,7 +242,7 @@ class ZohoStore:
                 "file_size": len(content), "file_size_formatted": f"{len(content)} bytes",
                 "attachment_order": len(record["documents"]) + 1, "can_send_in_email": False})
             record["attachment_name"] = file_name
-            record["last_modified_time"] = zoho_timestamp()
+            record["last_modified_time"] = self.ref.timestamp()
 
     # --- transaction locks ------------------------------------------------------------------------
 
@@ -274,7 +275,8 @@ class ZohoStore:
 
     def dump(self) -> dict:
         with self.lock:
-            # Journals and contacts never change once stored; bills do (attachments), so they are copied.
+            # Journals and contacts are replaced, never changed, once stored; bills change in place
+            # (attachments, status), so they are copied.
             return {"contacts": list(self.contacts.values()), "journals": list(self.journals.values()),
                     "bills": copy.deepcopy(list(self.bills.values())), "attachments": dict(self.attachments),
                     "locks": {m: dict(lock) for m, lock in self.locks.items()},

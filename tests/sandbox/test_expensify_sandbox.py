@@ -323,3 +323,60 @@ def test_fault_middleware_injects_failures_but_spares_control_routes(
     assert (
         expensify.post({"type": "get", "inputSettings": {"type": "policyList"}}).json()["responseCode"] == 200
     )
+
+
+# --- tax in the UK organisation (org="uk") -----------------------------------------------------------------
+
+# A template that asks for Expensify's tax fields (the connector's own template does not export them yet).
+TAX_TEMPLATE = """[<#list reports as report><#list report.transactionList as expense>
+{"id": "${expense.transactionID}", "hasTax": ${expense.hasTax?c}, "amount": ${expense.amount?c},
+ "modifiedAmount": "<#if expense.modifiedAmount?has_content>${expense.modifiedAmount?c}</#if>",
+ "currency": "${expense.currency}", "taxName": "${expense.taxName!""}",
+ "taxAmount": "<#if (expense.taxAmount!"")?has_content>${expense.taxAmount?c}</#if>",
+ "taxRateName": "${expense.taxRateName!""}", "taxCode": "${expense.taxCode!""}",
+ "taxRate": "<#if (expense.taxRate!"")?has_content>${expense.taxRate?c}</#if>",
+ "modifiedTaxAmount": "${expense.modifiedTaxAmount!"absent"}"}<#sep>,</#sep>
+</#list><#sep>,</#sep></#list>]"""
+
+
+@pytest.fixture(scope="module")
+def uk_expensify() -> Iterator[Expensify]:
+    config = SandboxConfig(seed=11, rate_limits="off", expensify_reports_per_month=15, org="uk")
+    with SandboxServer(config) as running:
+        yield Expensify(running)
+
+
+def tax_rows(expensify: Expensify) -> list[dict]:
+    first = expensify.server.config.month_keys[0] + "-01"
+    response = expensify.export({"startDate": first}, template=TAX_TEMPLATE)
+    return json.loads(expensify.download(response.text.strip()).text)
+
+
+def test_uk_policies_list_the_vat_rates(uk_expensify: Expensify) -> None:
+    ids = [p["id"] for p in uk_expensify.post({"type": "get", "inputSettings": {"type": "policyList"}})
+           .json()["policyList"]]
+    answer = uk_expensify.post({"type": "get", "inputSettings": {"type": "policy", "policyIDList": ids,
+                                                                 "fields": ["tax"]}}).json()
+    tax = answer["policyInfo"][ids[0]]["tax"]
+    assert tax["name"] == "VAT" and tax["default"] == "id_TAX_RATE_1"
+    assert {r["name"]: r["rate"] for r in tax["rates"]} == {
+        "Standard Rate": 20, "Reduced Rate": 5, "Zero Rate": 0, "Exempt": 0, "Out of Scope": 0}
+    assert {r["rateID"] for r in tax["rates"]} >= {"id_TAX_RATE_1", "id_TAX_EXEMPT"}
+
+
+def test_uk_expenses_carry_vat_in_cents_taken_out_of_the_gross(uk_expensify: Expensify) -> None:
+    rows = tax_rows(uk_expensify)
+    assert rows and all(r["hasTax"] is True and r["taxName"] == "VAT" and r["modifiedTaxAmount"] == ""
+                        for r in rows)
+    for row in rows:
+        final = int(row["modifiedAmount"] or row["amount"])
+        rate = int(row["taxRate"])
+        assert int(row["taxAmount"]) == (final * rate * 2 + (100 + rate)) // (2 * (100 + rate)), row
+    assert {r["taxRateName"] for r in rows} >= {"Standard Rate", "Zero Rate"}
+    assert all(r["taxRateName"] == "Out of Scope" for r in rows if r["currency"] == "EUR")
+
+
+def test_us_expenses_carry_no_tax(expensify: Expensify) -> None:
+    rows = tax_rows(expensify)
+    assert rows and all(r["hasTax"] is False and r["taxAmount"] == "" and r["modifiedTaxAmount"] == "absent"
+                        for r in rows)

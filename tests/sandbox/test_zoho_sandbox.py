@@ -553,3 +553,160 @@ def test_reference_search_stays_fast_with_many_journals(server, zoho, ref, open_
     started = time.perf_counter()
     page = zoho.get("/journals", per_page=200).json()
     assert time.perf_counter() - started < 1.0 and page["page_context"]["has_more_page"] is True
+
+
+# --- a ledger a person edits ----------------------------------------------------------------------------
+
+def test_put_journal_changes_amounts_and_moves_last_modified_time(zoho, ref, open_day):
+    created = zoho.post("/journals", journal_body(ref, "EDIT-J1", open_day, amount="100.00")).json()["journal"]
+    time.sleep(1.05)  # Zoho stamps to the second
+    lines = journal_body(ref, "EDIT-J1", open_day, amount="150.25", debit_code="6030")["line_items"]
+    lines[0]["line_id"] = created["line_items"][0]["line_id"]
+    response = zoho.request("PUT", f"/journals/{created['journal_id']}",
+                            json={"journal_date": open_day, "notes": "corrected", "line_items": lines})
+    assert response.status_code == 200, response.text
+    assert response.json()["message"] == "The journal entry has been updated."
+    updated = response.json()["journal"]
+    assert (updated["total"], updated["notes"], updated["entry_number"]) == \
+        (150.25, "corrected", created["entry_number"])
+    assert updated["line_items"][0]["account_id"] == ref["accounts"]["6030"]
+    assert updated["line_items"][0]["line_id"] == created["line_items"][0]["line_id"]
+    assert updated["line_items"][1]["line_id"] != created["line_items"][1]["line_id"]
+    assert updated["last_modified_time"] > created["last_modified_time"]
+    assert updated["created_time"] == created["created_time"]
+    assert [c["description"] for c in updated["comments"]] == ["Journal updated.", "Journal created for $100.00"]
+    assert zoho.get(f"/journals/{created['journal_id']}").json()["journal"] == updated
+
+
+def test_put_journal_with_date_and_notes_keeps_its_lines(zoho, ref, open_day):
+    created = zoho.post("/journals", journal_body(ref, "EDIT-J2", open_day)).json()["journal"]
+    later = (date.fromisoformat(open_day) + timedelta(days=1)).isoformat()
+    updated = zoho.request("PUT", f"/journals/{created['journal_id']}",
+                           json={"journal_date": later, "notes": "moved"}).json()["journal"]
+    assert updated["journal_date"] == later
+    assert [line["line_id"] for line in updated["line_items"]] == [line["line_id"] for line in created["line_items"]]
+    assert updated["reference_number"] == "EDIT-J2" and updated["total"] == created["total"]
+
+
+def test_put_journal_needs_a_journal_date_and_balance(zoho, ref, open_day):
+    created = zoho.post("/journals", journal_body(ref, "EDIT-J3", open_day)).json()["journal"]
+    assert_error(zoho.request("PUT", f"/journals/{created['journal_id']}", json={"notes": "x"}), 400, 2,
+                 "journal_date")
+    lines = journal_body(ref, "EDIT-J3", open_day, amount="10.00", credit_amount="9.00")["line_items"]
+    assert_error(zoho.request("PUT", f"/journals/{created['journal_id']}",
+                              json={"journal_date": open_day, "line_items": lines}), 400, 4, "not balanced")
+    assert zoho.get(f"/journals/{created['journal_id']}").json()["journal"]["total"] == created["total"]
+    assert_error(zoho.request("PUT", "/journals/1", json={"journal_date": open_day}), 404, 1002)
+
+
+def test_put_journal_into_a_locked_period_is_refused(server, zoho, ref, open_day):
+    created = zoho.post("/journals", journal_body(ref, "EDIT-J4", open_day)).json()["journal"]
+    locked_day = f"{server.config.month_keys[0]}-03"
+    lock = zoho.request("PUT", "/transactionlock", json={
+        "transaction_lock_module": "accountant", "transaction_lock_date": locked_day}).json()["transaction_lock"]
+    try:
+        assert_error(zoho.request("PUT", f"/journals/{created['journal_id']}",
+                                  json={"journal_date": locked_day}), 400, 2, "locked")
+    finally:
+        zoho.request("DELETE", "/transactionlock", params={"transaction_lock_id": lock["transaction_lock_id"]})
+
+
+def test_deleted_journal_leaves_the_month_list(zoho, ref, open_day):
+    journal = zoho.post("/journals", journal_body(ref, "EDIT-DEL", open_day)).json()["journal"]
+    month = open_day[:7]
+    listed = zoho.get("/journals", date_start=f"{month}-01", date_end=f"{month}-31", per_page=200,
+                      reference_number="EDIT-DEL").json()["journals"]
+    assert [j["journal_id"] for j in listed] == [journal["journal_id"]]
+    assert zoho.request("DELETE", f"/journals/{journal['journal_id']}").status_code == 200
+    assert zoho.get("/journals", date_start=f"{month}-01", date_end=f"{month}-31",
+                    reference_number="EDIT-DEL").json()["journals"] == []
+    assert_error(zoho.get(f"/journals/{journal['journal_id']}"), 404, 1002, "Journal does not exist.")
+
+
+def test_journal_list_rows_carry_last_modified_time_and_total(zoho, ref, open_day):
+    journal = zoho.post("/journals", journal_body(ref, "ROW-J", open_day, amount="42.50")).json()["journal"]
+    row = zoho.get("/journals", reference_number="ROW-J").json()["journals"][0]
+    assert (row["total"], row["last_modified_time"], row["entry_number"], row["status"]) == \
+        (42.5, journal["last_modified_time"], journal["entry_number"], "published")
+
+
+def test_journals_modified_since_a_time_include_edited_ones(zoho, ref, open_day):
+    old = zoho.post("/journals", journal_body(ref, "SINCE-OLD", open_day)).json()["journal"]
+    untouched = zoho.post("/journals", journal_body(ref, "SINCE-KEPT", open_day)).json()["journal"]
+    time.sleep(1.05)  # Zoho stamps to the second
+    edited = zoho.request("PUT", f"/journals/{old['journal_id']}",
+                          json={"journal_date": open_day, "notes": "touched"}).json()["journal"]
+    since = zoho.get("/journals", last_modified_time=edited["last_modified_time"],
+                     sort_column="last_modified_time", sort_order="A").json()["journals"]
+    assert old["journal_id"] in {r["journal_id"] for r in since}
+    assert untouched["journal_id"] not in {r["journal_id"] for r in since}
+    assert all(r["last_modified_time"] >= edited["last_modified_time"] for r in since)
+    assert_error(zoho.get("/journals", last_modified_time="yesterday"), 400, 2, "last_modified_time")
+
+
+def test_put_bill_with_notes_only_keeps_everything_else(zoho, ref, vendor_id, open_day):
+    bill = zoho.post("/bills", bill_body(ref, vendor_id, "EDIT-B1", open_day)).json()["bill"]
+    response = zoho.request("PUT", f"/bills/{bill['bill_id']}", json={"notes": "Updated via API"})
+    assert response.status_code == 200 and response.json()["message"] == "Bill information has been updated."
+    updated = response.json()["bill"]
+    assert updated["notes"] == "Updated via API" and updated["total"] == bill["total"]
+    assert [li["line_item_id"] for li in updated["line_items"]] == [li["line_item_id"] for li in bill["line_items"]]
+    assert updated["created_time"] == bill["created_time"]
+
+
+def test_put_bill_changes_lines_amounts_and_number(zoho, ref, vendor_id, open_day):
+    bill = zoho.post("/bills", bill_body(ref, vendor_id, "EDIT-B2", open_day)).json()["bill"]
+    lines = [{"account_id": ref["accounts"]["6060"], "name": "Paper", "rate": "12.34", "quantity": 2}]
+    updated = zoho.request("PUT", f"/bills/{bill['bill_id']}",
+                           json={"bill_number": "EDIT-B2-R", "line_items": lines}).json()["bill"]
+    assert (updated["bill_number"], updated["total"], updated["balance"]) == ("EDIT-B2-R", 24.68, 24.68)
+    assert zoho.get("/bills", bill_number="EDIT-B2").json()["bills"] == []
+    assert [b["bill_id"] for b in zoho.get("/bills", bill_number="EDIT-B2-R").json()["bills"]] == [bill["bill_id"]]
+    taken = zoho.post("/bills", bill_body(ref, vendor_id, "EDIT-B3", open_day)).json()["bill"]
+    assert_error(zoho.request("PUT", f"/bills/{taken['bill_id']}", json={"bill_number": "EDIT-B2-R"}), 400, 2,
+                 "EDIT-B2-R")
+
+
+def test_void_bill_stays_listed_with_status_void_until_opened(zoho, ref, vendor_id, open_day):
+    bill = zoho.post("/bills", bill_body(ref, vendor_id, "EDIT-VOID", open_day)).json()["bill"]
+    time.sleep(1.05)  # Zoho stamps to the second
+    voided = zoho.request("POST", f"/bills/{bill['bill_id']}/status/void")
+    assert voided.status_code == 201 and voided.json() == {"code": 0, "message": "The bill has been marked as void."}
+    single = zoho.get(f"/bills/{bill['bill_id']}").json()["bill"]
+    assert (single["status"], single["total"], single["balance"]) == ("void", 250, 0)
+    assert single["last_modified_time"] > bill["last_modified_time"]
+    row = zoho.get("/bills", bill_number="EDIT-VOID").json()["bills"][0]
+    assert (row["status"], row["total"]) == ("void", 250)
+    assert bill["bill_id"] in {b["bill_id"] for b in zoho.get("/bills", filter_by="Status.Void").json()["bills"]}
+    assert bill["bill_id"] not in {b["bill_id"] for b in
+                                   zoho.get("/bills", filter_by="Status.Open", per_page=200).json()["bills"]}
+    assert_error(zoho.request("PUT", f"/bills/{bill['bill_id']}", json={"notes": "x"}), 400, 2, "void")
+    assert_error(zoho.request("POST", f"/bills/{bill['bill_id']}/status/void"), 400, 2, "already void")
+    opened = zoho.request("POST", f"/bills/{bill['bill_id']}/status/open")
+    assert opened.status_code == 201
+    assert zoho.get(f"/bills/{bill['bill_id']}").json()["bill"]["status"] == "open"
+    assert_error(zoho.request("POST", f"/bills/{bill['bill_id']}/status/open"), 400, 2, "void")
+
+
+def test_deleted_bill_leaves_the_list_and_answers_404(zoho, ref, vendor_id, open_day):
+    bill = zoho.post("/bills", bill_body(ref, vendor_id, "EDIT-DELB", open_day)).json()["bill"]
+    assert zoho.request("DELETE", f"/bills/{bill['bill_id']}").status_code == 200
+    assert_error(zoho.get(f"/bills/{bill['bill_id']}"), 404, 1002, "Bill does not exist.")
+    assert bill["bill_id"] not in {b["bill_id"] for b in zoho.get("/bills", per_page=200).json()["bills"]}
+    assert_error(zoho.request("PUT", f"/bills/{bill['bill_id']}", json={"notes": "x"}), 404, 1002)
+
+
+def test_bill_list_rows_carry_last_modified_time_and_total(zoho, ref, vendor_id, open_day):
+    bill = zoho.post("/bills", bill_body(ref, vendor_id, "ROW-B", open_day, rate="19.99")).json()["bill"]
+    row = zoho.get("/bills", bill_number="ROW-B").json()["bills"][0]
+    assert (row["total"], row["last_modified_time"], row["reference_number"], row["status"]) == \
+        (19.99, bill["last_modified_time"], "REF-ROW-B", "open")
+    newest = zoho.get("/bills", sort_column="last_modified_time", sort_order="D", per_page=1).json()
+    assert newest["bills"][0]["last_modified_time"] >= bill["last_modified_time"]
+    assert newest["page_context"]["has_more_page"] is True
+
+
+def test_us_org_has_no_taxes_and_no_locations(zoho):
+    taxes = zoho.get("/settings/taxes").json()
+    assert taxes["taxes"] == [] and taxes["page_context"]["applied_filter"] == "Taxes.Active"
+    assert zoho.get("/locations").json()["locations"] == []

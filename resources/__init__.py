@@ -1,1 +1,0 @@
-"""Dagster resources: thin ConfigurableResource wrappers that hand engine objects to assets."""
