@@ -24,7 +24,7 @@ from ml_connector.sandbox.catalog import build_company
 from ml_connector.sandbox.config import SandboxConfig
 from ml_connector.sandbox.faults import ALL_KINDS, FaultPlan
 
-PREFIXES = ("brex", "zoho-accounts", "zoho", "expensify")
+PREFIXES = ("brex", "zoho-accounts", "zoho", "expensify", "xero-identity", "xero", "quickbooks-oauth", "quickbooks")
 
 
 class SandboxServer:
@@ -34,6 +34,8 @@ class SandboxServer:
         # Imported here so that a missing vendor module names itself when the server starts.
         from ml_connector.sandbox.brex import BrexSandbox
         from ml_connector.sandbox.expensify import ExpensifySandbox
+        from ml_connector.sandbox.quickbooks import QuickBooksSandbox
+        from ml_connector.sandbox.xero import XeroSandbox
         from ml_connector.sandbox.zoho import ZohoSandbox
 
         self.config = config or SandboxConfig()
@@ -49,7 +51,9 @@ class SandboxServer:
         self.brex = BrexSandbox(self.company, self.config, self.faults)
         self.zoho = ZohoSandbox(self.company, self.config, self.faults)
         self.expensify = ExpensifySandbox(self.company, self.config, self.faults)
-        self._vendors = (self.brex, self.zoho, self.expensify)
+        self.xero = XeroSandbox(self.company, self.config, self.faults)
+        self.quickbooks = QuickBooksSandbox(self.company, self.config, self.faults)
+        self._vendors = (self.brex, self.zoho, self.expensify, self.xero, self.quickbooks)
         self._load_state()
         self.app = self._build_app()
         self._server: uvicorn.Server | None = None
@@ -117,6 +121,12 @@ class SandboxServer:
                          "organization_id": creds.zoho_organization_id},
                 "expensify": {"partner_user_id": creds.expensify_partner_user_id,
                               "partner_user_secret": creds.expensify_partner_user_secret},
+                "xero": {"client_id": creds.xero_client_id, "client_secret": creds.xero_client_secret,
+                         "refresh_token": creds.xero_refresh_token, "tenant_id": creds.xero_tenant_id},
+                "quickbooks": {"client_id": creds.quickbooks_client_id,
+                               "client_secret": creds.quickbooks_client_secret,
+                               "refresh_token": creds.quickbooks_refresh_token,
+                               "realm_id": creds.quickbooks_realm_id},
             },
             "env": self.connector_env(),
         }
@@ -139,6 +149,18 @@ class SandboxServer:
             "ML_CONNECTOR_EXPENSIFY_BASE_URL": self.url("expensify"),
             "ML_CONNECTOR_EXPENSIFY_PARTNER_USER_ID": creds.expensify_partner_user_id,
             "ML_CONNECTOR_EXPENSIFY_PARTNER_USER_SECRET": creds.expensify_partner_user_secret,
+            "ML_CONNECTOR_XERO_API_URL": self.url("xero"),
+            "ML_CONNECTOR_XERO_TOKEN_URL": self.url("xero-identity") + "/connect/token",
+            "ML_CONNECTOR_XERO_CLIENT_ID": creds.xero_client_id,
+            "ML_CONNECTOR_XERO_CLIENT_SECRET": creds.xero_client_secret,
+            "ML_CONNECTOR_XERO_REFRESH_TOKEN": creds.xero_refresh_token,
+            "ML_CONNECTOR_XERO_TENANT_ID": creds.xero_tenant_id,
+            "ML_CONNECTOR_QUICKBOOKS_BASE_URL": self.url("quickbooks"),
+            "ML_CONNECTOR_QUICKBOOKS_TOKEN_URL": self.url("quickbooks-oauth") + "/oauth2/v1/tokens/bearer",
+            "ML_CONNECTOR_QUICKBOOKS_CLIENT_ID": creds.quickbooks_client_id,
+            "ML_CONNECTOR_QUICKBOOKS_CLIENT_SECRET": creds.quickbooks_client_secret,
+            "ML_CONNECTOR_QUICKBOOKS_REFRESH_TOKEN": creds.quickbooks_refresh_token,
+            "ML_CONNECTOR_QUICKBOOKS_REALM_ID": creds.quickbooks_realm_id,
             "ML_CONNECTOR_MAPPING_FILE": str(Path(__file__).resolve().parents[2] / "config" / "mapping.example.yaml"),
         }
 
@@ -148,6 +170,8 @@ class SandboxServer:
         if not self.config.state_file:
             return
         state = {"brex": self.brex.dump(), "zoho": self.zoho.dump(), "expensify": self.expensify.dump()}
+        state["xero"] = self.xero.dump()
+        state["quickbooks"] = self.quickbooks.dump()
         path = Path(self.config.state_file)
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(json.dumps(state))
@@ -160,6 +184,8 @@ class SandboxServer:
         self.brex.load(state.get("brex", {}))
         self.zoho.load(state.get("zoho", {}))
         self.expensify.load(state.get("expensify", {}))
+        self.xero.load(state.get("xero", {}))
+        self.quickbooks.load(state.get("quickbooks", {}))
 
     # -- the app ---------------------------------------------------------------------------------
 
