@@ -11,6 +11,7 @@ from ml_connector.cli.db import db
 from ml_connector.cli.demo import demo
 from ml_connector.cli.month import audit, run, status
 from ml_connector.cli.sandbox import sandbox
+from ml_connector.cli.webhooks import webhooks
 from ml_connector.errors import ConfigError, ConnectorError, VaultError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -29,6 +30,7 @@ cli.add_command(run)
 cli.add_command(status)
 cli.add_command(audit)
 cli.add_command(demo)
+cli.add_command(webhooks)
 
 
 def main() -> None:

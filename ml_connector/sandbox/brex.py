@@ -11,19 +11,27 @@ API routes (paths as on api.brex.com; Bearer token required):
   GET  /v1/webhooks/secrets, GET|POST /v1/webhooks, GET|PUT|DELETE /v1/webhooks/{id}
   GET  /v2/users/me, /v2/departments, /v2/locations
   GET  /files/receipts/{id}.pdf             what receipt download_uris point at (no bearer, like S3)
+Any other path is 404 `{"type":"NOT_FOUND","message":"Not Found"}` (no redirect for a trailing slash);
+a served path asked with another method is 405 in the same shape.
 
 Control routes for tests (no auth, never faulted):
+  POST /_sandbox/expenses          {amount, purchased_at?, merchant?, user_id?, memo?}: a new card purchase,
+                                   still pending (no settled transaction yet); delivers EXPENSE_PAYMENT_UPDATED
   POST /_sandbox/expenses/{id}     {amount?, memo?, category?, status?}: edit an expense as if someone
                                    changed it after posting; `amount` is minor units of the purchase
-                                   currency; bumps updated_at and version
+                                   currency; bumps updated_at and version; delivers EXPENSE_PAYMENT_UPDATED,
+                                   and ACCOUNTING_RECORD_READY_FOR_EXPORT when its records become ready
   POST /_sandbox/webhooks/emit     {event_type?, expense_id?, accounting_record_ids?, payload?, url?,
-                                   webhook_id?, timestamp?}: deliver one signed event now, to `url` or to
-                                   every subscriber of the event type; answers each delivery's status
+                                   webhook_id?, timestamp?, wait?}: deliver one signed event now, to `url` or
+                                   to every subscriber of the event type; answers each first attempt's status
+  GET  /_sandbox/webhooks/deliveries   every message, its attempts and status codes (?webhook_id=)
   POST /_sandbox/expire-tokens     expire every OAuth access token issued so far
   POST /_sandbox/rotate-webhook-secret   new ACTIVE secret, the old one PENDING_REVOKE
 
 Auth, token expiry and the rate limit (1,000 requests per 60 s per token, limit_overrides key
-"brex.per_minute") are in brex_auth.py, with the error bodies chosen where Brex documents none.
+"brex.per_minute") are in brex_auth.py, with the error bodies chosen where Brex documents none. Webhook
+signing, retries (limit_overrides key "brex.webhook_retry_scale") and the events delivered are in
+brex_webhooks.py, brex_deliveries.py and brex_events.py.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -43,6 +51,7 @@ from starlette.types import ASGIApp
 from ml_connector.sandbox.brex_accounting import BrexAccounting, accounting_error
 from ml_connector.sandbox.brex_auth import BrexAuth, too_many_requests
 from ml_connector.sandbox.brex_data import BrexRecords, Chain, apply_edit, to_usd_minor
+from ml_connector.sandbox.brex_events import BrexEvents
 from ml_connector.sandbox.brex_params import (
     ApiError,
     bad_request,
@@ -53,7 +62,7 @@ from ml_connector.sandbox.brex_params import (
 )
 from ml_connector.sandbox.brex_render import EXPENSE_EXPANSIONS, BrexRenderer
 from ml_connector.sandbox.brex_vendors import BrexVendors
-from ml_connector.sandbox.brex_webhooks import EVENT_TYPES, BrexWebhooks
+from ml_connector.sandbox.brex_webhooks import BrexWebhooks
 from ml_connector.sandbox.catalog import Company
 from ml_connector.sandbox.config import SandboxConfig
 from ml_connector.sandbox.faults import FaultMiddleware, FaultPlan
@@ -82,17 +91,20 @@ class BrexSandbox:
         self.renderer = BrexRenderer(company, config.public_url)
         self.accounting = BrexAccounting(self.records, self.renderer)
         self.vendors = BrexVendors(company)
-        self.webhooks = BrexWebhooks(company.seed, self.credentials.brex_webhook_secret)
+        self.webhooks = BrexWebhooks(company.seed, self.credentials.brex_webhook_secret,
+                                     retry_scale=config.limit("brex.webhook_retry_scale", 1.0))
+        self.events = BrexEvents(self.webhooks, self.renderer, self.accounting, self._expense_or_404, _json)
         self.auth = BrexAuth(config)
         self._views: OrderedDict[tuple, list] = OrderedDict()
-        app = Starlette(routes=self._routes())
+        app = Starlette(routes=self._routes(), exception_handlers={404: _not_served, 405: _not_served})
+        app.router.redirect_slashes = False  # Brex answers 404 for a path it does not serve, never a redirect
         self.apps: dict[str, ASGIApp] = {
             "brex": FaultMiddleware(app, faults, rate_limited=lambda: too_many_requests(1))}
 
     # -- state -------------------------------------------------------------------------------------
 
     def dump(self) -> dict:
-        return {"vendors": self.vendors.dump(), "edits": self.records.edits,
+        return {"vendors": self.vendors.dump(), "edits": self.records.edits, "created": self.records.created,
                 "access_tokens": self.auth.access_tokens, "exports": self.accounting.exports,
                 "webhooks": self.webhooks.dump()}
 
@@ -101,6 +113,7 @@ class BrexSandbox:
         self.auth.access_tokens = {k: float(v) for k, v in data.get("access_tokens", {}).items()}
         self.accounting.exports = dict(data.get("exports", {}))
         self.webhooks.load(data.get("webhooks", {}))
+        self.records.created = dict(data.get("created", {}))
         self.records.edits = dict(data.get("edits", {}))
         for expense_id, changes in self.records.edits.items():
             expense = self.records.expense(expense_id)
@@ -111,7 +124,7 @@ class BrexSandbox:
     # -- plumbing ----------------------------------------------------------------------------------
 
     def _routes(self) -> list[Route]:
-        api, acct = self._api, self._accounting_api
+        api, acct, events = self._api, self._accounting_api, self.events
         return [
             Route("/oauth2/default/v1/token", self.auth.token_endpoint, methods=["POST"]),
             Route("/v2/transactions/card/primary", api(self._card_transactions)),
@@ -126,18 +139,20 @@ class BrexSandbox:
             Route("/v3/accounting/records/export-results", acct(self._export_results), methods=["POST"]),
             Route("/v3/accounting/records", acct(self._accounting_records)),
             Route("/v3/accounting/records/{record_id}", acct(self._accounting_record)),
-            Route("/v1/webhooks/secrets", api(self._webhook_secrets)),
-            Route("/v1/webhooks", api(self._list_webhooks), methods=["GET"]),
-            Route("/v1/webhooks", api(self._create_webhook), methods=["POST"]),
-            Route("/v1/webhooks/{subscription_id}", api(self._one_webhook), methods=["GET", "PUT", "DELETE"]),
+            Route("/v1/webhooks/secrets", api(events.list_secrets)),
+            Route("/v1/webhooks", api(events.list_subscriptions), methods=["GET"]),
+            Route("/v1/webhooks", api(events.create_subscription), methods=["POST"]),
+            Route("/v1/webhooks/{subscription_id}", api(events.one_subscription), methods=["GET", "PUT", "DELETE"]),
             Route("/v2/users/me", api(self._me)),
             Route("/v2/departments", api(self._departments)),
             Route("/v2/locations", api(self._locations)),
             Route("/files/receipts/{name}", self._receipt_file),
+            Route("/_sandbox/expenses", self._control(self._create_expense), methods=["POST"]),
             Route("/_sandbox/expenses/{expense_id}", self._control(self._edit_expense), methods=["POST"]),
-            Route("/_sandbox/webhooks/emit", self._control(self._emit), methods=["POST"]),
+            Route("/_sandbox/webhooks/emit", self._control(events.emit), methods=["POST"]),
+            Route("/_sandbox/webhooks/deliveries", self._control(events.deliveries), methods=["GET"]),
             Route("/_sandbox/expire-tokens", self._control(self._expire_tokens), methods=["POST"]),
-            Route("/_sandbox/rotate-webhook-secret", self._control(self._rotate_secret), methods=["POST"]),
+            Route("/_sandbox/rotate-webhook-secret", self._control(events.rotate_secret), methods=["POST"]),
         ]
 
     def _api(self, handler: Handler, accounting: bool = False) -> Callable[[Request], Awaitable[Response]]:
@@ -286,42 +301,6 @@ class BrexSandbox:
             raise accounting_error(400, "INVALID_REQUEST", "request body must be JSON") from error
         return self.accounting.report_export_results(body, datetime.now(UTC))
 
-    # -- webhooks ----------------------------------------------------------------------------------
-
-    async def _webhook_secrets(self, request: Request) -> list:
-        return self.webhooks.secrets()
-
-    async def _list_webhooks(self, request: Request) -> dict:
-        params = request.query_params
-        limit = parse_limit(params.get("limit"), 100, MAX_PAGE)
-        offset = decode_cursor(params.get("cursor"))
-        rows = list(self.webhooks.subscriptions.values())
-        return page_body(rows[offset:offset + limit], offset, limit, len(rows))
-
-    async def _create_webhook(self, request: Request) -> dict:
-        key = request.headers.get("idempotency-key")
-        if not key:
-            raise bad_request("Idempotency-Key header is required for POST /v1/webhooks")
-        if key in self.webhooks.idempotent:
-            return self.webhooks.idempotent[key]
-        body = _subscription_body(await _json(request))
-        self.webhooks.idempotent[key] = subscription = self.webhooks.create(body)
-        return subscription
-
-    async def _one_webhook(self, request: Request) -> object:
-        subscription = self.webhooks.subscriptions.get(request.path_params["subscription_id"])
-        if subscription is None:
-            raise ApiError(404, {"type": "NOT_FOUND", "message": "Not Found"})
-        if request.method == "DELETE":
-            del self.webhooks.subscriptions[subscription["id"]]
-            return Response(status_code=200)
-        if request.method == "PUT":
-            body = _subscription_body(await _json(request))
-            if body.get("status") not in ("ACTIVE", "INACTIVE"):
-                raise bad_request("status is required: ACTIVE or INACTIVE")
-            subscription.update(url=body["url"], event_types=list(body["event_types"]), status=body["status"])
-        return subscription
-
     # -- team lookups ------------------------------------------------------------------------------
 
     async def _me(self, request: Request) -> dict:
@@ -364,36 +343,33 @@ class BrexSandbox:
                 changes[name] = body[name]
         if not changes:
             raise bad_request("give at least one of amount, memo, category, status")
+        ready_before = self.accounting.ready_for_export(expense.id)
         self._edit(expense, changes)
+        self.events.expense_changed(expense, ready_before)
         return self.renderer.expense(expense, EXPENSE_EXPANSIONS)
 
-    async def _emit(self, request: Request) -> dict:
+    async def _create_expense(self, request: Request) -> dict:
         body = await _json(request)
-        event_type = body.get("event_type", "EXPENSE_PAYMENT_UPDATED")
-        if event_type not in EVENT_TYPES:
-            raise bad_request(f"event_type must be one of {', '.join(EVENT_TYPES)}")
-        payload = dict(body.get("payload") or {})
-        if event_type == "EXPENSE_PAYMENT_UPDATED" and body.get("expense_id"):
-            expense = self._expense_or_404(body["expense_id"])
-            payload = self.renderer.expense_payment_updated(expense, payload)
-        elif event_type == "ACCOUNTING_RECORD_READY_FOR_EXPORT":
-            record_ids = list(body.get("accounting_record_ids", []))
-            payload = {"event_type": event_type, "accountingRecordIds": record_ids,
-                       "companyId": self.renderer.company_id, **payload}
-        payload.setdefault("event_type", event_type)
-        urls = [body["url"]] if body.get("url") else self.webhooks.targets(event_type)
-        deliveries = []
-        for url in urls:
-            # Delivery blocks on the receiver, which may be served by this very event loop.
-            deliveries.append(await run_in_threadpool(
-                self.webhooks.deliver, url, payload, body.get("webhook_id"), body.get("timestamp")))
-        return {"event_type": event_type, "payload": payload, "deliveries": deliveries}
+        amount = body.get("amount")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
+            raise bad_request("amount is required: a non-zero integer in minor units of the merchant's currency")
+        purchased_at = parse_datetime("purchased_at", body.get("purchased_at")) or datetime.now(UTC)
+        month = f"{purchased_at.year:04d}-{purchased_at.month:02d}"
+        if month not in self.config.month_keys:
+            raise bad_request(f"purchased_at must fall in one of the sandbox's months: "
+                              f"{', '.join(self.config.month_keys)}")
+        merchant = body.get("merchant", self.company.merchants[0].name)
+        user_id = body.get("user_id", self.company.employees[0].user_id)
+        if (merchant not in {m.name for m in self.company.merchants}
+                or user_id not in {e.user_id for e in self.company.employees}):
+            raise bad_request("merchant must name a sandbox merchant and user_id a sandbox user")
+        expense = self.records.create({"month": month, "purchased_at": purchased_at.isoformat(), "amount": amount,
+                                       "merchant": merchant, "user_id": user_id, "memo": body.get("memo")})
+        self.events.expense_changed(expense, set())
+        return self.renderer.expense(expense, EXPENSE_EXPANSIONS)
 
     async def _expire_tokens(self, request: Request) -> dict:
         return {"expired": self.auth.expire_all()}
-
-    async def _rotate_secret(self, request: Request) -> dict:
-        return {"secrets": self.webhooks.rotate()}
 
 
 async def _json(request: Request) -> dict:
@@ -431,15 +407,8 @@ def _between(value: datetime | None, bounds: tuple[datetime | None, datetime | N
     return (start is None or value >= start) and (end is None or value <= end)
 
 
-def _subscription_body(body: dict) -> dict:
-    url, event_types = body.get("url"), body.get("event_types")
-    if not isinstance(url, str) or not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-        # Brex requires HTTPS; the sandbox also takes local http so tests can receive deliveries.
-        raise bad_request("url is invalid: it must be an HTTPS URL")
-    if not isinstance(event_types, list) or not event_types:
-        raise bad_request("event_types must list at least one event type")
-    unknown = [e for e in event_types if e not in EVENT_TYPES]
-    if unknown:
-        raise bad_request(f"event_types does not accept {', '.join(map(str, unknown))}")
-    return body
-
+async def _not_served(request: Request, exc: HTTPException) -> JSONResponse:
+    if exc.status_code == 405:
+        return JSONResponse({"type": "METHOD_NOT_ALLOWED", "message": "Method Not Allowed"}, status_code=405,
+                            headers=exc.headers)
+    return JSONResponse({"type": "NOT_FOUND", "message": "Not Found"}, status_code=404)

@@ -49,6 +49,7 @@ class BrexAccounting:
         self.exports: dict[str, dict] = {}  # record id -> last export result, kept for --state
         self._rows: list[tuple[str, CardTransaction]] | None = None
         self._by_id: dict[str, CardTransaction] = {}
+        self._by_expense: dict[str, list[str]] = {}  # expense id -> its record ids
         self._selections: dict[tuple, list] = {}  # filter -> matching rows, until an export or edit
         self._gl_field = stable_id("ef_", self.company.seed, "gl_account")
         self._export_count = 0
@@ -58,6 +59,9 @@ class BrexAccounting:
             self._rows = [(stable_id("accr_", self.company.seed, row.id), row)
                           for row in self.records.all_transactions()]
             self._by_id = dict(self._rows)
+            for record_id, row in self._rows:
+                if row.expense is not None:
+                    self._by_expense.setdefault(row.expense.id, []).append(record_id)
         return self._rows
 
     # -- state of one record -----------------------------------------------------------------------
@@ -74,6 +78,12 @@ class BrexAccounting:
                 else datetime.combine(row.posted_at, datetime.min.time(), UTC) + timedelta(hours=12))
         exported = self.exports.get(record_id, {}).get("at")
         return max(base, datetime.fromisoformat(exported)) if exported else base
+
+    def ready_for_export(self, expense_id: str) -> set[str]:
+        """The ids of the expense's records that are READY_FOR_EXPORT now."""
+        self._all()
+        return {rid for rid in self._by_expense.get(expense_id, [])
+                if self.review_status(rid, self._by_id[rid]) == "READY_FOR_EXPORT"}
 
     # -- routes ------------------------------------------------------------------------------------
 

@@ -264,6 +264,7 @@ class BrexRecords:
         self._posted_keys: dict[str, list[date]] = {}
         self._by_id: dict[str, CardExpense] = {}
         self.edits: dict[str, dict] = {}  # expense id -> edited fields, kept for --state
+        self.created: dict[str, dict] = {}  # expense id -> how a control route created it, kept for --state
         self.edit_count = 0  # part of every cached filter result's key: an edit can change what matches
 
     # -- expenses ----------------------------------------------------------------------------------
@@ -273,6 +274,9 @@ class BrexRecords:
             if month not in self.months:
                 return []
             expenses = generate_month(self.company, month, self.per_month)
+            expenses += [created_expense(self.company, expense_id, spec)
+                         for expense_id, spec in self.created.items() if spec["month"] == month]
+            expenses.sort(key=lambda e: e.purchased_at)
             for expense in expenses:
                 self._by_id[expense.id] = expense
                 if expense.id in self.edits:
@@ -315,6 +319,23 @@ class BrexRecords:
                 chain.segments.append(Segment(items, lo, hi))
         return chain
 
+    def create(self, spec: dict) -> CardExpense:
+        """A new card purchase still pending at the card network (no settled transaction yet), as if an
+        employee had just swiped. `spec`: month, purchased_at (ISO), amount (minor units of the merchant's
+        currency), merchant (name), user_id, memo."""
+        expense_id = stable_id("expense_", self.company.seed, "created", len(self.created))
+        self.created[expense_id] = dict(spec)
+        month = spec["month"]
+        if month in self._expenses:
+            expense = created_expense(self.company, expense_id, spec)
+            index = bisect.bisect_right(self._purchase_keys[month], expense.purchased_at)
+            self._expenses[month].insert(index, expense)
+            self._purchase_keys[month].insert(index, expense.purchased_at)
+            self._by_id[expense_id] = expense
+        self.edit_count += 1
+        self.month_expenses(month)  # generates the month, this expense included, if not done yet
+        return self._by_id[expense_id]
+
     def edit(self, expense: CardExpense, changes: dict, now: datetime) -> None:
         """Record an edit (amount, memo, category) so it survives a restart, and bump updated_at."""
         changes = dict(changes, updated_at=max(now, expense.updated_at + timedelta(seconds=1)).isoformat())
@@ -346,6 +367,20 @@ class BrexRecords:
 
     def all_transactions(self) -> list[CardTransaction]:
         return [row for month in self.transaction_months for row in self.month_transactions(month)]
+
+
+def created_expense(company: Company, expense_id: str, spec: dict) -> CardExpense:
+    merchant = next(m for m in company.merchants if m.name == spec["merchant"])
+    user = next(e for e in company.employees if e.user_id == spec["user_id"])
+    purchased_at = datetime.fromisoformat(spec["purchased_at"])
+    amount = int(spec["amount"])
+    return CardExpense(
+        id=expense_id, month=spec["month"], user=user, merchant=merchant,
+        card_id=stable_id("ncard_", company.seed, user.user_id), purchased_at=purchased_at,
+        payment_posted_at=None, submitted_at=None, approved_at=None, updated_at=purchased_at,
+        purchased_minor=amount, billing_minor=to_usd_minor(company, amount, merchant.currency),
+        settled_billing_minor=to_usd_minor(company, amount, merchant.currency), category=merchant.category,
+        memo=spec.get("memo"), status="DRAFT", payment_status="PROCESSING", receipt_ids=(), is_refund=amount < 0)
 
 
 def apply_edit(expense: CardExpense, changes: dict) -> None:

@@ -53,6 +53,7 @@ class StandaloneBrex:
         return self
 
     def stop(self) -> None:
+        self.brex.webhooks.queue.close()  # pending webhook retries die with the sandbox
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

@@ -1,10 +1,13 @@
 """Brex webhooks in the sandbox: subscriptions, signing secrets with rotation, and Svix-signed delivery.
 
 Brex delivers through Svix. Each delivery carries `webhook-id`, `webhook-timestamp` and
-`webhook-signature` (and the same values under `svix-*`, which Svix sends unless white-labelled; whether
-Brex sends both is not documented, so a verifier must accept either). The signature is
-`v1,<base64 HMAC-SHA256(key, f"{id}.{timestamp}.{body}")>`, keyed with the base64-decoded part of the
-`whsec_` secret; during a rotation there is one signature per live secret, space-separated.
+`webhook-signature`, and the same values under `svix-id`, `svix-timestamp` and `svix-signature`: Svix
+sends the `svix-` prefix unless a customer has it white-labelled to `webhook-`, and whether Brex's
+deliveries carry one set or both is not documented (notes §6), so the sandbox sends both and a
+verifier must accept either. The signature is `v1,<base64 HMAC-SHA256(key, f"{id}.{timestamp}.{body}")>`,
+keyed with the base64-decoded part of the `whsec_` secret; during a rotation there is one signature per
+live secret (ACTIVE and PENDING_REVOKE), space-separated. Retries and the delivery log are in
+brex_deliveries.py.
 """
 
 from __future__ import annotations
@@ -14,15 +17,15 @@ import hashlib
 import hmac
 import json
 import time
+from concurrent.futures import Future
 
-import requests
-
+from ml_connector.sandbox.brex_deliveries import DeliveryQueue, Message
+from ml_connector.sandbox.brex_params import bad_request
 from ml_connector.sandbox.catalog import stable_id
 
 EVENT_TYPES = ("REFERRAL_CREATED", "REFERRAL_ACTIVATED", "REFERRAL_APPLICATION_STATUS_CHANGED",
                "TRANSFER_PROCESSED", "TRANSFER_FAILED", "EXPENSE_PAYMENT_UPDATED", "USER_UPDATED",
                "PARTNERSHIP_INTEGRATION_CONNECTION_UPDATED", "ACCOUNTING_RECORD_READY_FOR_EXPORT")
-DELIVERY_TIMEOUT_SECONDS = 15  # Svix counts a 2xx within 15 s as delivered
 
 
 def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
@@ -39,13 +42,14 @@ def _pad(text: str) -> str:
 class BrexWebhooks:
     """Subscriptions and secrets of one sandbox company. All state is plain JSON for --state."""
 
-    def __init__(self, seed: int, first_secret: str) -> None:
+    def __init__(self, seed: int, first_secret: str, retry_scale: float = 1.0) -> None:
         self.seed = seed
         self.first_secret = first_secret
         self.rotations = 0
         self.subscriptions: dict[str, dict] = {}
         self.idempotent: dict[str, dict] = {}  # Idempotency-Key of POST /v1/webhooks -> first response
-        self.delivered = 0
+        self.delivered = 0  # messages sent so far; part of each new webhook id
+        self.queue = DeliveryQueue(self.signed_headers, retry_scale)
 
     # -- secrets -----------------------------------------------------------------------------------
 
@@ -82,29 +86,23 @@ class BrexWebhooks:
         return [s["url"] for s in self.subscriptions.values()
                 if s["status"] == "ACTIVE" and event_type in s["event_types"]]
 
-    # -- delivery ----------------------------------------------------------------------------------
+    # -- delivery ---------------------------------------------------------------------------------
 
-    def deliver(self, url: str, payload: dict, message_id: str | None = None,
-                timestamp: int | None = None) -> dict:
-        """POST one signed event to `url` now; report what the receiver answered. One attempt, no retry."""
+    def signed_headers(self, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+        """Svix's headers for one attempt, signed with every live secret at the time of the attempt."""
+        signature = self.signature_header(message_id, timestamp, body)
+        return {"webhook-id": message_id, "webhook-timestamp": str(timestamp), "webhook-signature": signature,
+                "svix-id": message_id, "svix-timestamp": str(timestamp), "svix-signature": signature}
+
+    def send(self, event_type: str, payload: dict, urls: list[str] | None = None, message_id: str | None = None,
+             timestamp: int | None = None) -> list[Future]:
+        """Queue one event for `urls` (default: every active subscriber of its type), one message id for
+        all of them as Svix does. Each future holds the outcome of that endpoint's first attempt."""
         self.delivered += 1
         message_id = message_id or "msg_" + stable_id("", self.seed, "delivery", self.delivered, time.time_ns())
-        timestamp = int(time.time()) if timestamp is None else timestamp
         body = json.dumps(payload, separators=(",", ":")).encode()
-        signature = self.signature_header(message_id, timestamp, body)
-        headers = {"content-type": "application/json",
-                   "webhook-id": message_id, "webhook-timestamp": str(timestamp), "webhook-signature": signature,
-                   "svix-id": message_id, "svix-timestamp": str(timestamp), "svix-signature": signature}
-        outcome = {"url": url, "webhook_id": message_id, "timestamp": timestamp, "status_code": None,
-                   "delivered": False, "error": None}
-        try:
-            response = requests.post(url, data=body, headers=headers, timeout=DELIVERY_TIMEOUT_SECONDS,
-                                     allow_redirects=False)
-            outcome["status_code"] = response.status_code
-            outcome["delivered"] = 200 <= response.status_code < 300  # Svix: 3xx counts as a failure
-        except requests.RequestException as error:
-            outcome["error"] = type(error).__name__
-        return outcome
+        targets = self.targets(event_type) if urls is None else urls
+        return [self.queue.submit(Message(message_id, url, event_type, body, timestamp)) for url in targets]
 
     def dump(self) -> dict:
         return {"rotations": self.rotations, "subscriptions": self.subscriptions, "delivered": self.delivered,
@@ -115,3 +113,17 @@ class BrexWebhooks:
         self.subscriptions = dict(data.get("subscriptions", {}))
         self.delivered = int(data.get("delivered", 0))
         self.idempotent = dict(data.get("idempotent", {}))
+
+
+def subscription_body(body: dict) -> dict:
+    """A create or update body checked as Brex checks it: an HTTPS url and known event types."""
+    url, event_types = body.get("url"), body.get("event_types")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        # Brex requires HTTPS; the sandbox also takes local http so tests can receive deliveries.
+        raise bad_request("url is invalid: it must be an HTTPS URL")
+    if not isinstance(event_types, list) or not event_types:
+        raise bad_request("event_types must list at least one event type")
+    unknown = [e for e in event_types if e not in EVENT_TYPES]
+    if unknown:
+        raise bad_request(f"event_types does not accept {', '.join(map(str, unknown))}")
+    return body

@@ -2,7 +2,8 @@
 
 Each record carries amount and date from the settled transaction, and category, memo, department,
 location, approval and receipts from the expense. Money arrives in minor units and becomes Decimal here.
-Brex's vocabulary (expand[], posted_at_date, billing_amount) stays in this module.
+Brex's vocabulary (expand[], posted_at_date, billing_amount) stays in this module. The client also
+reads accounting records by id and manages webhook subscriptions and secrets (webhooks.yaml).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ EXPANSIONS = ("merchant", "department", "location", "user", "receipts.download_u
 PRIMARY_CARD_ACCOUNT = "primary"
 PER_MINUTE = 1000  # per client and account (Brex rate limits page)
 TRANSACTIONS_PAGE, EXPENSES_PAGE = 1000, 100  # the documented maxima
+ACCOUNTING_IDS_PER_CALL = 500  # `ids` takes at most 500 values, and a page at most 500 records
 
 
 class BrexAuth:
@@ -62,7 +64,9 @@ class BrexAuth:
         return True
 
     def _refresh(self, now: datetime) -> tuple[str, datetime]:
-        body = self._http.request("POST", "", data={
+        # The configured URL exactly: joining a path onto it would add a trailing slash, which Brex's
+        # token endpoint does not serve.
+        body = self._http.request("POST", self._token_url or "", data={
             "grant_type": "refresh_token", "refresh_token": self._refresh_token, "client_id": self._client_id,
             "client_secret": self._client_secret}, is_idempotent=True).json()
         if "access_token" not in body:
@@ -102,6 +106,18 @@ class BrexClient:
                 raise
         raise AssertionError("unreachable")
 
+    def _send(self, method: str, path: str, body: dict, headers: dict[str, str] | None = None) -> dict:
+        """A write that is safe to repeat: a PUT, or a POST carrying an Idempotency-Key Brex deduplicates."""
+        for attempt in (1, 2):
+            try:
+                return self.http.request(method, path, json=body, headers={**self.auth.header(), **(headers or {})},
+                                         is_idempotent=True).json()
+            except AuthError:
+                if attempt == 1 and self.auth.forget():
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
     def _pages(self, path: str, params: list[tuple[str, Any]]) -> Iterator[dict]:
         cursor = None
         while True:
@@ -129,7 +145,36 @@ class BrexClient:
         return list(self._pages("/v1/expenses", params))
 
     def expense(self, expense_id: str) -> dict:
+        """One expense with every expansion; NotFound when Brex no longer has it."""
         return self._get(f"/v1/expenses/{expense_id}", [("expand[]", e) for e in EXPANSIONS])
+
+    def accounting_records(self, record_ids: list[str]) -> list[dict]:
+        """Accounting records by id (Accounting API, Alpha); ids Brex does not know are simply absent."""
+        records: list[dict] = []
+        unique = list(dict.fromkeys(record_ids))
+        for start in range(0, len(unique), ACCOUNTING_IDS_PER_CALL):
+            chunk = unique[start:start + ACCOUNTING_IDS_PER_CALL]
+            params: list[tuple[str, Any]] = [("limit", ACCOUNTING_IDS_PER_CALL)] + [("ids", i) for i in chunk]
+            records.extend(self._pages("/v3/accounting/records", params))
+        return records
+
+    # -- webhooks ------------------------------------------------------------------------------------
+
+    def webhook_secrets(self) -> list[dict]:
+        """`[{secret, status: ACTIVE|PENDING_REVOKE|REVOKED}]`: a bare array, not a page."""
+        return list(self._get("/v1/webhooks/secrets"))
+
+    def webhook_subscriptions(self) -> list[dict]:
+        return list(self._pages("/v1/webhooks", [("limit", 100)]))
+
+    def create_webhook_subscription(self, url: str, event_types: list[str], idempotency_key: str) -> dict:
+        return self._send("POST", "/v1/webhooks", {"url": url, "event_types": event_types},
+                          headers={"Idempotency-Key": idempotency_key})
+
+    def update_webhook_subscription(self, subscription_id: str, url: str, event_types: list[str],
+                                    status: str = "ACTIVE") -> dict:
+        return self._send("PUT", f"/v1/webhooks/{subscription_id}",
+                          {"url": url, "event_types": event_types, "status": status})
 
 
 def _name(person: dict | None) -> str | None:
