@@ -15,6 +15,8 @@ SECRET_NAMES: dict[str, tuple[str, ...]] = {
     "brex": ("api_token", "client_secret", "refresh_token", "webhook_secret"),
     "zoho": ("client_secret", "refresh_token"),
     "expensify": ("partner_user_secret",),
+    "quickbooks": ("client_secret", "refresh_token"),
+    "xero": ("client_secret", "refresh_token"),
 }
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
+import urllib3
 
 from ml_connector.errors import (
     AuthError,
@@ -217,6 +218,18 @@ class HttpClient:
         return isinstance(error, RetryableError)
 
 
-def _is_connect_failure(exc: requests.exceptions.ConnectionError) -> bool:
-    text = repr(exc)
-    return "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text
+def _is_connect_failure(exc: BaseException) -> bool:
+    """Whether the connection never opened (refused, unknown host): then nothing was sent. Decided from the
+    exception types urllib3 wraps (its NewConnectionError covers refusals and failed name lookups)."""
+    seen: set[int] = set()
+    stack: list[object] = [exc]
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
+            return True
+        stack.extend([*current.args, current.__cause__, current.__context__,
+                      getattr(current, "reason", None)])
+    return False

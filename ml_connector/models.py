@@ -9,14 +9,15 @@ import hashlib
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ml_connector.money import precision
 
-SourceSystem = Literal["brex", "expensify"]
+SourceSystem = str  # a source module's name: "brex", "expensify"
 Side = Literal["debit", "credit"]
+DraftKind = Literal["journal", "bill"]
 
 
 class _Frozen(BaseModel):
@@ -87,27 +88,57 @@ class JournalLine(_Frozen):
     amount: Decimal  # always positive; `side` gives the direction
     description: str = ""
     vendor_id: str | None = None
+    vendor_name: str | None = None  # the vendor to create when `vendor_id` is not known yet
     project_id: str | None = None
     tags: tuple[LineTag, ...] = ()
     source_id: str | None = None  # the record this line carries, for the tie-out
 
 
-class JournalDraft(_Frozen):
-    """A balanced journal entry waiting to be posted under `posting_key`."""
+class BillLine(_Frozen):
+    account_id: str
+    amount: Decimal  # signed: a credit line (a refund on a report) is negative
+    description: str = ""
+    project_id: str | None = None
+    tags: tuple[LineTag, ...] = ()
+    source_ids: tuple[str, ...] = ()
 
+
+class Draft(_Frozen):
+    """An entry waiting to be posted under `posting_key`: what every kind of entry has in common."""
+
+    kind: DraftKind
     posting_key: str
     source: SourceSystem
     source_ids: tuple[str, ...]
     source_versions: tuple[str, ...]
+    record_amounts: tuple[Decimal, ...]  # each record's signed amount, in source_ids order
     entry_date: date
     currency: str
     exchange_rate: Decimal | None = None
     notes: str = ""
-    lines: tuple[JournalLine, ...]
 
     @property
     def month(self) -> str:
         return self.entry_date.strftime("%Y-%m")
+
+    @property
+    def amount(self) -> Decimal:
+        """The signed net of the records: spend positive, refunds negative."""
+        return sum(self.record_amounts, Decimal(0))
+
+    def missing_vendors(self) -> set[str]:
+        """Vendor names this draft needs ids for before it can post."""
+        return set()
+
+    def with_vendor_ids(self, ids: dict[str, str]) -> Draft:
+        return self
+
+
+class JournalDraft(Draft):
+    """A balanced journal entry."""
+
+    kind: Literal["journal"] = "journal"
+    lines: tuple[JournalLine, ...]
 
     def totals(self) -> tuple[Decimal, Decimal]:
         debit = sum((line.amount for line in self.lines if line.side == "debit"), Decimal("0"))
@@ -119,38 +150,44 @@ class JournalDraft(_Frozen):
         return debit == credit and all(
             line.amount == line.amount.quantize(Decimal(1).scaleb(-precision(self.currency))) for line in self.lines)
 
+    def missing_vendors(self) -> set[str]:
+        return {line.vendor_name for line in self.lines if line.vendor_id is None and line.vendor_name}
 
-class BillLine(_Frozen):
-    account_id: str
-    amount: Decimal
-    description: str = ""
-    project_id: str | None = None
-    tags: tuple[LineTag, ...] = ()
-    source_ids: tuple[str, ...] = ()
+    def with_vendor_ids(self, ids: dict[str, str]) -> JournalDraft:
+        lines = tuple(line.model_copy(update={"vendor_id": ids[line.vendor_name]})
+                      if line.vendor_id is None and line.vendor_name in ids else line for line in self.lines)
+        return self.model_copy(update={"lines": lines})
 
 
-class BillDraft(_Frozen):
-    """A vendor bill (one Expensify report) waiting to be posted under `posting_key`."""
+class BillDraft(Draft):
+    """A vendor bill (one Expensify report)."""
 
-    posting_key: str
+    kind: Literal["bill"] = "bill"
     bill_number: str
-    source: SourceSystem
-    source_ids: tuple[str, ...]
-    source_versions: tuple[str, ...]
-    vendor_id: str
-    bill_date: date
-    currency: str
-    exchange_rate: Decimal | None = None
-    notes: str = ""
+    vendor_id: str | None = None
+    vendor_name: str | None = None
+    due_date: date | None = None
     lines: tuple[BillLine, ...]
     receipt_urls: tuple[str, ...] = ()
 
-    @property
-    def month(self) -> str:
-        return self.bill_date.strftime("%Y-%m")
-
     def total(self) -> Decimal:
         return sum((line.amount for line in self.lines), Decimal("0"))
+
+    def is_balanced(self) -> bool:
+        """A bill balances against the payable by construction; its lines must be in the currency's units."""
+        unit = Decimal(1).scaleb(-precision(self.currency))
+        return all(line.amount == line.amount.quantize(unit) for line in self.lines)
+
+    def missing_vendors(self) -> set[str]:
+        return {self.vendor_name} if self.vendor_id is None and self.vendor_name else set()
+
+    def with_vendor_ids(self, ids: dict[str, str]) -> BillDraft:
+        if self.vendor_id is None and self.vendor_name in ids:
+            return self.model_copy(update={"vendor_id": ids[self.vendor_name]})
+        return self
+
+
+AnyDraft = Annotated[JournalDraft | BillDraft, Field(discriminator="kind")]
 
 
 class Account(_Frozen):
@@ -183,12 +220,45 @@ class CurrencyInfo(_Frozen):
     is_base: bool = False
 
 
+class LedgerLine(_Frozen):
+    """A posted journal or bill line as the ledger holds it, for the tie-out and drift."""
+
+    ledger_entity_id: str
+    posting_key: str
+    entry_date: date
+    account_id: str
+    side: Side
+    amount: Decimal
+    currency: str
+    tag_option_ids: tuple[str, ...] = ()
+
+
 class PostingResult(_Frozen):
     posting_key: str
     ledger_entity_id: str
-    ledger_number: str | None = None  # the ledger's own number (Zoho entry_number)
+    ledger_number: str | None = None  # the ledger's own number (Zoho entry_number, QuickBooks Id)
     url: str | None = None
     was_already_there: bool = False  # found by searching, not created by this call
+    # What the ledger answered when it saved (or showed) the entry, when it said: its lines, its own
+    # modification time and total. A later list page whose row still shows the same modification time
+    # needs no second read.
+    lines: tuple[LedgerLine, ...] | None = None
+    modified_at: str | None = None
+    total: Decimal | None = None
+
+
+class EntrySummary(_Frozen):
+    """A row of a ledger's list pages: enough to tell whether an entry changed since we last read it."""
+
+    kind: DraftKind
+    ledger_entity_id: str
+    posting_key: str | None  # our key, when the entry carries one
+    entry_date: date
+    currency: str
+    total: Decimal | None
+    modified_at: str | None
+    status: str  # the ledger's own status word (posted, void, draft...)
+    is_void: bool = False
 
 
 class ReferenceData(_Frozen):
@@ -203,16 +273,3 @@ class ReferenceData(_Frozen):
 
     def is_locked(self, day: date) -> bool:
         return self.locked_through is not None and day <= self.locked_through
-
-
-class LedgerLine(_Frozen):
-    """A posted journal or bill line read back from the ledger, for the tie-out."""
-
-    ledger_entity_id: str
-    posting_key: str
-    entry_date: date
-    account_id: str
-    side: Side
-    amount: Decimal
-    currency: str
-    tag_option_ids: tuple[str, ...] = ()

@@ -48,3 +48,8 @@ def to_decimal(value: object) -> Decimal:
     if isinstance(value, float):
         return Decimal(repr(value))
     raise TypeError(f"not an amount: {value!r}")
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """An amount as people read it: always in the currency's precision (3377.20, not 3377.2)."""
+    return f"{amount.quantize(quantum(currency)):f}"

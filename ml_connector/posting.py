@@ -1,14 +1,18 @@
-"""The posting protocol: every draft reaches the ledger exactly once, and the audit trail says how.
+"""The posting protocol: every draft reaches the ledger exactly once, across any number of processes.
 
-For each draft, under its deterministic posting key (written into the ledger's own reference field):
-  1. already posted (or held for review) in our ledger table: nothing is sent;
-  2. a source record it carries was posted before under another version: held for review with both
-     amounts, never silently reposted;
-  3. an intent left pending by an earlier run (crash, timeout, lost response): the ledger is searched
-     for the key first, and only what is not there is sent;
-  4. the intent is recorded, the call made, and the result recorded. A call whose outcome is unknown
-     (`Uncertain`) is resolved by searching for the key before anything is sent again.
+A posting run holds its month's lease (`store.leases`). For each draft, under its deterministic posting key:
+  1. it is claimed in the store (`store.postings.claim`): a row with the run's lease owner, and a row per
+     source record it carries, written before anything is sent. A key already posted is skipped; a key
+     another live run holds is left alone; a record another posting already carries is never sent twice;
+  2. a claim left by an earlier attempt (a dead run, a lost answer, a rejection) is resolved by searching
+     the ledger for the key before anything is sent again;
+  3. the lease is renewed (the fence: a run that was taken for dead stops here) and the call is made; its
+     answer, with the lines as the ledger saved them, is recorded with the result;
+  4. a call whose outcome is unknown (`Uncertain`) is searched for before a second round; still unknown
+     after the rounds, it stays claimed and pending, and the month is not done: the posting step fails as
+     retryable, and the retry (or the next run) settles it by search.
 Validation rejections mark the draft failed with the ledger's reason and the rest of the month goes on.
+Authentication and configuration errors stop the run at once: retrying them cannot help.
 """
 
 from __future__ import annotations
@@ -16,20 +20,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from sqlalchemy.engine import Engine
 
-from ml_connector.errors import Uncertain, ValidationRejected
+from ml_connector.errors import AuthError, ConfigError, RateLimited, RetryableError, Uncertain, ValidationRejected
 from ml_connector.ledgers.base import Ledger
-from ml_connector.models import BillDraft, JournalDraft, PostingResult
-from ml_connector.store import ledger as ledger_table
+from ml_connector.models import Draft, PostingResult
+from ml_connector.store import postings, receipts
 from ml_connector.store.audit import AuditEvent, record
+from ml_connector.store.db import write_transaction
+from ml_connector.store.leases import MonthLease
+from ml_connector.store.postings import Claim, Posting, Saved
 
 log = logging.getLogger("ml_connector.posting")
 
-Draft = JournalDraft | BillDraft
 MAX_UNCERTAIN_ROUNDS = 3
+PROGRESS_EVERY = 50
 
 
 @dataclass
@@ -37,141 +43,170 @@ class PostingReport:
     posted: list[PostingResult] = field(default_factory=list)  # created by this run
     found: list[PostingResult] = field(default_factory=list)  # already in the ledger (resolved by search)
     skipped: list[str] = field(default_factory=list)  # posted earlier: nothing sent
-    flagged: dict[str, str] = field(default_factory=dict)  # posting key -> reason
-    failed: dict[str, str] = field(default_factory=dict)  # posting key -> ledger's reason
+    held: dict[str, str] = field(default_factory=dict)  # posting key -> why it is held for review
+    rejected: dict[str, str] = field(default_factory=dict)  # posting key -> the ledger's reason
+    unresolved: dict[str, str] = field(default_factory=dict)  # posting key -> why its outcome is not known yet
+
+    @property
+    def is_complete(self) -> bool:
+        """Every draft is posted, held or rejected: nothing is left whose outcome is unknown."""
+        return not self.unresolved
 
 
-def _kind(draft: Draft) -> str:
-    return "bill" if isinstance(draft, BillDraft) else "journal"
+def posting_of(draft: Draft) -> Posting:
+    return Posting(posting_key=draft.posting_key, kind=draft.kind, source_system=draft.source,
+                   source_ids=draft.source_ids, source_versions=draft.source_versions, month=draft.month,
+                   amount=draft.amount, currency=draft.currency, record_amounts=draft.record_amounts)
 
 
-def _amount(draft: Draft) -> Decimal:
-    return draft.total() if isinstance(draft, BillDraft) else draft.totals()[0]
+def saved_of(result: PostingResult) -> Saved:
+    lines = None if result.lines is None else [line.model_dump(mode="json") for line in result.lines]
+    return Saved(ledger_entity_id=result.ledger_entity_id, ledger_number=result.ledger_number, url=result.url,
+                 lines=lines, modified_at=result.modified_at,
+                 total=None if result.total is None else str(result.total))
 
 
 class Poster:
-    """Posts drafts to one ledger with the exactly-once protocol, recording everything in the store."""
+    """Posts drafts to one ledger organisation under a held month lease, recording everything in the store."""
 
-    def __init__(self, engine: Engine, ledger: Ledger, *, run_id: str | None = None, actor: str = "dagster",
-                 on_posted: Callable[[Draft, PostingResult], None] | None = None) -> None:
+    def __init__(self, engine: Engine, ledger: Ledger, lease: MonthLease, *, run_id: str | None = None,
+                 actor: str = "dagster", progress: Callable[[str], None] | None = None) -> None:
         self.engine = engine
         self.ledger = ledger
+        self.target = ledger.target
+        self.lease = lease
         self.run_id = run_id
         self.actor = actor
-        self.on_posted = on_posted
+        self.progress = progress or (lambda message: None)
 
     def post(self, drafts: Sequence[Draft]) -> PostingReport:
         report = PostingReport()
-        if not drafts:
-            return report
-        existing = ledger_table.rows_for_keys(self.engine, [d.posting_key for d in drafts])
-        earlier: dict[str, dict] = {}
-        for source in {d.source for d in drafts}:
-            earlier.update(ledger_table.posted_by_source_id(self.engine, source))
-        for draft in drafts:
-            row = existing.get(draft.posting_key)
-            if row and row["status"] == "posted":
-                report.skipped.append(draft.posting_key)
-                continue
-            if row and row["status"] == "flagged":
-                report.flagged[draft.posting_key] = row["last_error"] or "held for review"
-                continue
-            changed = self._changed_since_posting(draft, earlier)
-            if changed:
-                self._flag(draft, changed)
-                report.flagged[draft.posting_key] = changed
-                continue
-            self._post_one(draft, row, report)
+        for index, draft in enumerate(drafts, start=1):
+            try:
+                self._post_one(draft, report)
+            except RetryableError as exc:
+                if isinstance(exc, RateLimited) and exc.is_daily_quota:
+                    raise
+                # The ledger cannot be reached: stop sending, leave the rest for the retry.
+                for rest in drafts[index - 1:]:
+                    report.unresolved.setdefault(rest.posting_key, f"not attempted: {exc}")
+                break
+            if index % PROGRESS_EVERY == 0 or index == len(drafts):
+                self.progress(f"{index} of {len(drafts)} drafts: {len(report.posted)} posted now, "
+                              f"{len(report.found)} found, {len(report.skipped)} posted earlier, "
+                              f"{len(report.rejected)} rejected, {len(report.unresolved)} unresolved")
         return report
 
     # -- one draft ---------------------------------------------------------------------------------
 
-    def _post_one(self, draft: Draft, row: dict | None, report: PostingReport) -> None:
-        kind = _kind(draft)
-        if row is not None and row["status"] in ("pending", "failed"):
-            # An earlier attempt may have landed: look before sending anything.
-            found = self.ledger.find_posted(draft.posting_key, kind)
+    def _post_one(self, draft: Draft, report: PostingReport) -> None:
+        claim = self._claim(draft)
+        if claim.outcome == "posted":
+            report.skipped.append(draft.posting_key)
+            return
+        if claim.outcome == "flagged":
+            report.held[draft.posting_key] = (claim.row or {}).get("last_error") or "held for review"
+            return
+        if claim.outcome == "busy":
+            owner = (claim.row or {}).get("run_id") or "another run"
+            report.unresolved[draft.posting_key] = f"claimed by {owner}, which is still running"
+            return
+        if claim.outcome == "conflict":
+            self._conflict(draft, claim, report)
+            return
+        if claim.must_search_first:
+            found = self.ledger.find_posted(draft.posting_key, draft.kind)
             if found is not None:
                 self._record_posted(draft, found, report, resolved=True)
                 return
-        for _round in range(MAX_UNCERTAIN_ROUNDS):
-            self._record_intent(draft)
+        self._send(draft, report)
+
+    def _claim(self, draft: Draft) -> Claim:
+        claim = postings.claim(self.engine, self.target, posting_of(draft), owner=self.lease.owner,
+                               run_id=self.run_id)
+        # Receipts are owed from the moment a bill is claimed (and for bills posted before receipts had rows
+        # of their own), so a crash at any later line cannot forget one.
+        if claim.outcome in ("claimed", "resumed", "posted") and draft.kind == "bill" and draft.receipt_urls:
+            with self.engine.begin() as connection:
+                receipts.owe(connection, self.target, draft.posting_key, draft.month, draft.source,
+                             draft.receipt_urls)
+        return claim
+
+    def _send(self, draft: Draft, report: PostingReport) -> None:
+        for round_ in range(1, MAX_UNCERTAIN_ROUNDS + 1):
+            self.lease.renew()  # the fence: never send for a month another run has taken over
+            attempt = postings.begin_attempt(self.engine, self.target, draft.posting_key, self.lease.owner)
+            if not attempt:
+                report.unresolved[draft.posting_key] = "the claim passed to another run before sending"
+                return
+            self._audit(draft, "post.attempt", "sent", detail={"attempt": attempt, "kind": draft.kind})
             try:
-                result = self.ledger.post_bill(draft) if kind == "bill" else self.ledger.post_journal(draft)
+                result = self.ledger.post(draft)
             except Uncertain as exc:
-                self._audit(draft, "post.result", "uncertain", detail={"error": str(exc)})
-                found = self.ledger.find_posted(draft.posting_key, kind)
+                self._audit(draft, "post.result", "uncertain", detail={"error": str(exc), "round": round_})
+                found = self.ledger.find_posted(draft.posting_key, draft.kind)
                 if found is not None:
                     self._record_posted(draft, found, report, resolved=True)
                     return
                 continue  # the search says it did not land: sending again cannot duplicate it
             except ValidationRejected as exc:
-                reason = exc.vendor_message or str(exc)
-                with self.engine.begin() as connection:
-                    ledger_table.record_result(connection, draft.posting_key, status="failed", error=reason,
-                                               run_id=self.run_id)
-                    record(connection, self._event(draft, "post.result", "rejected",
-                                                   detail={"code": exc.vendor_code, "message": reason}))
-                report.failed[draft.posting_key] = reason
+                self._record_rejected(draft, exc, report)
                 return
+            except (AuthError, ConfigError):
+                with self.engine.begin() as connection:
+                    postings.record_unresolved(connection, self.target, draft.posting_key,
+                                               "stopped: the ledger refused the credentials")
+                raise
             self._record_posted(draft, result, report, resolved=False)
             return
-        # Still unknown after several rounds: leave it pending; the next run resolves it by search.
-        report.failed[draft.posting_key] = "outcome still uncertain after retries; the next run will search for it"
+        reason = f"outcome still unknown after {MAX_UNCERTAIN_ROUNDS} rounds; a retry searches for it before sending"
+        with self.engine.begin() as connection:
+            postings.record_unresolved(connection, self.target, draft.posting_key, reason)
+        report.unresolved[draft.posting_key] = reason
 
-    def _changed_since_posting(self, draft: Draft, earlier: dict[str, dict]) -> str | None:
-        """Why this draft must not post because a record it carries was posted under another key: the
-        record changed since (held for review, both amounts given), or it is already posted as it is."""
-        for source_id, version in zip(draft.source_ids, draft.source_versions, strict=True):
-            row = earlier.get(source_id)
-            if row is None or row["posting_key"] == draft.posting_key:
-                continue
-            if (row.get("source_versions") or {}).get(source_id) != version:
-                return (f"{draft.source} record {source_id} changed after it was posted as {row['posting_key']} "
-                        f"({row['amount']} {row['currency']}; now {_amount(draft)} {draft.currency}): "
-                        f"review it in the ledger; it will not be reposted automatically")
-            return (f"{draft.source} record {source_id} is already posted as {row['posting_key']}; this entry "
-                    f"would post it twice and is held")
-        return None
+    def _conflict(self, draft: Draft, claim: Claim, report: PostingReport) -> None:
+        changed = [c for c in claim.conflicts if not c.same_version and c.status == "posted"]
+        if changed:
+            reason = "; ".join(f"{draft.source} record {c.source_id} changed after it was posted as {c.posting_key}"
+                               for c in changed) + ": review it in the ledger; it will not be reposted automatically"
+            with write_transaction(self.engine) as connection:
+                postings.flag(connection, self.target, posting_of(draft), self.run_id, reason)
+                record(connection, self._event(draft, "post.flagged", "held", detail={"reason": reason}))
+            report.held[draft.posting_key] = reason
+            return
+        pending = [c for c in claim.conflicts if c.status == "pending"]
+        reason = "; ".join(f"{draft.source} record {c.source_id} is {'being posted' if c in pending else 'posted'} "
+                           f"as {c.posting_key}" for c in claim.conflicts) + "; this entry would carry it twice"
+        if pending:
+            report.unresolved[draft.posting_key] = reason
+        else:
+            report.held[draft.posting_key] = reason
+            self._audit(draft, "post.flagged", "held", detail={"reason": reason})
 
     # -- store writes ------------------------------------------------------------------------------
 
-    def _posting(self, draft: Draft) -> ledger_table.Posting:
-        return ledger_table.Posting(posting_key=draft.posting_key, source_system=draft.source,
-                                    source_ids=list(draft.source_ids), source_versions=list(draft.source_versions),
-                                    month=draft.month, ledger_system=self.ledger.system, amount=_amount(draft),
-                                    currency=draft.currency)
-
-    def _record_intent(self, draft: Draft) -> None:
-        with self.engine.begin() as connection:
-            row = ledger_table.record_intent(connection, self._posting(draft), self.run_id)
-            record(connection, self._event(draft, "post.attempt", "sent",
-                                           detail={"attempt": row["attempt_count"], "kind": _kind(draft)}))
-
     def _record_posted(self, draft: Draft, result: PostingResult, report: PostingReport, *, resolved: bool) -> None:
         with self.engine.begin() as connection:
-            if ledger_table.get(connection, draft.posting_key) is None:
-                ledger_table.record_intent(connection, self._posting(draft), self.run_id)
-            ledger_table.record_result(connection, draft.posting_key, status="posted",
-                                       ledger_entity_id=result.ledger_entity_id, run_id=self.run_id)
+            postings.record_posted(connection, self.target, draft.posting_key, saved_of(result), self.run_id)
             record(connection, self._event(draft, "post.result", "found" if resolved else "ok",
                                            ledger_entity_id=result.ledger_entity_id,
                                            detail={"ledger_number": result.ledger_number}))
         (report.found if resolved else report.posted).append(result)
-        if self.on_posted is not None:
-            self.on_posted(draft, result)
 
-    def _flag(self, draft: Draft, reason: str) -> None:
+    def _record_rejected(self, draft: Draft, exc: ValidationRejected, report: PostingReport) -> None:
+        reason = exc.vendor_message or str(exc)
         with self.engine.begin() as connection:
-            ledger_table.flag(connection, self._posting(draft), self.run_id, reason)
-            record(connection, self._event(draft, "post.flagged", "held", detail={"reason": reason}))
+            postings.record_rejected(connection, self.target, draft.posting_key, reason, self.run_id)
+            record(connection, self._event(draft, "post.result", "rejected",
+                                           detail={"code": exc.vendor_code, "message": reason}))
+        report.rejected[draft.posting_key] = reason
 
     def _event(self, draft: Draft, action: str, outcome: str, *, ledger_entity_id: str | None = None,
                detail: dict | None = None) -> AuditEvent:
         return AuditEvent(actor=self.actor, action=action, outcome=outcome, run_id=self.run_id, month=draft.month,
                           posting_key=draft.posting_key, source_system=draft.source,
                           source_id=",".join(draft.source_ids)[:128], ledger_entity_id=ledger_entity_id,
-                          detail=detail or {})
+                          detail={"ledger": str(self.target), **(detail or {})})
 
     def _audit(self, draft: Draft, action: str, outcome: str, detail: dict | None = None) -> None:
         record(self.engine, self._event(draft, action, outcome, detail=detail))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,12 @@ class Settings(BaseSettings):
     mapping_file: Path | None = Field(default=None, description="The mapping YAML file.")
 
     http_timeout_seconds: float = Field(default=30.0, gt=0, description="Read timeout of every API call, seconds.")
+    ledger: Literal["zoho_books", "quickbooks", "xero"] = Field(
+        default="zoho_books", description="The ledger to post to: zoho_books, quickbooks or xero.")
+    month_lease_wait_seconds: float = Field(
+        default=900.0, ge=0, description="How long a run waits for another run posting the same month, seconds.")
+    reference_cache_seconds: float = Field(
+        default=600.0, ge=0, description="How long accounts, tags and currencies read from the ledger are reused.")
 
     brex_base_url: str = Field(default="https://api.brex.com", description="Brex API base URL.")
     brex_token_url: str = Field(default="https://accounts-api.brex.com/oauth2/default/v1/token",
@@ -37,6 +44,10 @@ class Settings(BaseSettings):
     brex_client_secret: SecretStr | None = Field(default=None, description="Brex OAuth2 client secret.")
     brex_refresh_token: SecretStr | None = Field(default=None, description="Brex OAuth2 refresh token.")
     brex_webhook_secret: SecretStr | None = Field(default=None, description="Svix secret(s) for Brex webhooks.")
+    webhook_max_body_bytes: int = Field(
+        default=262_144, ge=1024, description="Largest webhook body the receiver reads, bytes (larger: 413).")
+    webhook_secret_refresh_seconds: float = Field(
+        default=60.0, ge=0, description="Least time between two reads of Brex's webhook secrets, seconds.")
 
     zoho_accounts_url: str = Field(default="https://accounts.zoho.com", description="Zoho accounts server.")
     zoho_client_id: str | None = Field(default=None, description="Zoho OAuth2 client id.")
@@ -47,6 +58,27 @@ class Settings(BaseSettings):
         default=100, ge=1, description="Zoho's per-organisation request limit; the connector stays 10% under it.")
     zoho_allowed_api_domains: str = Field(
         default="", description="Extra api_domain origins to trust besides Zoho's data centres, comma-separated.")
+
+    quickbooks_base_url: str = Field(default="https://quickbooks.api.intuit.com",
+                                     description="QuickBooks Online API base URL (sandbox companies: "
+                                                 "https://sandbox-quickbooks.api.intuit.com).")
+    quickbooks_token_url: str = Field(default="https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+                                      description="Intuit OAuth2 token endpoint.")
+    quickbooks_client_id: str | None = Field(default=None, description="Intuit app client id.")
+    quickbooks_client_secret: SecretStr | None = Field(default=None, description="Intuit app client secret.")
+    quickbooks_refresh_token: SecretStr | None = Field(
+        default=None, description="QuickBooks refresh token (the first; rotated ones are kept in the store).")
+    quickbooks_realm_id: str | None = Field(default=None, description="QuickBooks company (realm) id.")
+    quickbooks_minor_version: int = Field(default=75, ge=75, description="QuickBooks API minorversion.")
+
+    xero_api_url: str = Field(default="https://api.xero.com", description="Xero API base URL.")
+    xero_token_url: str = Field(default="https://identity.xero.com/connect/token",
+                                description="Xero identity token endpoint.")
+    xero_client_id: str | None = Field(default=None, description="Xero app client id.")
+    xero_client_secret: SecretStr | None = Field(default=None, description="Xero app client secret.")
+    xero_refresh_token: SecretStr | None = Field(
+        default=None, description="Xero refresh token (the first; rotated ones are kept in the store).")
+    xero_tenant_id: str | None = Field(default=None, description="Xero organisation (tenant) id.")
 
     expensify_base_url: str = Field(default="https://integrations.expensify.com",
                                     description="Expensify Integration Server base URL.")

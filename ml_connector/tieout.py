@@ -1,13 +1,16 @@
-"""The tie-out: per GL account and cost center, what we meant to post equals what the ledger holds.
+"""The tie-out: per GL account and dimension, what the month's records should have put in the ledger
+equals what the ledger holds, and every entry they need is there exactly once.
 
-Source totals come from the records that were posted; ledger totals from the entries that carry them,
-read back from the ledger by posting key. Both are net debits (debit positive, credit negative) per
-(account, tag options, currency), so a line that is missing, doubled or changed shows as a difference.
+Source totals come from every drafted record of the month (drafted now or posted earlier), not only from
+what was posted: an entry the ledger rejected, or never received, shows as a difference, so a month that was
+rejected entirely does not tie out. Ledger totals come from the entries carrying those records, read back
+(`readback`). Both are net debits (debit positive, credit negative) per (account, dimension options,
+currency). Entries held for review (a record changed after it was posted) are left out of both sides and
+listed, since what they should hold is for a person to decide.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,7 +20,8 @@ import pandas as pd
 from ml_connector.mapping.schema import DIMENSIONS
 from ml_connector.models import LedgerLine
 
-Key = tuple[str, tuple[str, ...], str]  # account id, sorted tag option ids, currency
+Key = tuple[str, tuple[str, ...], str]  # account id, sorted dimension option ids, currency
+ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,15 @@ class TieOut:
     rows: tuple[TieOutRow, ...]
     entries_expected: int
     entries_found: int
+    missing: tuple[str, ...] = ()  # keys with no entry in the ledger
+    duplicated: tuple[str, ...] = ()  # keys carried by more than one entry
+    unexpected: tuple[str, ...] = ()  # entries carrying our key format that the store never posted
+    held_for_review: tuple[str, ...] = ()  # entries left out: a record they carry changed since
 
     @property
     def ties_out(self) -> bool:
-        return self.entries_expected == self.entries_found and all(r.difference == 0 for r in self.rows)
+        return (not self.missing and not self.duplicated and not self.unexpected
+                and all(r.difference == 0 for r in self.rows))
 
     @property
     def mismatches(self) -> list[TieOutRow]:
@@ -49,32 +58,42 @@ class TieOut:
 
 
 def source_totals(records: pd.DataFrame) -> dict[Key, Decimal]:
-    """Net debits per (account, tag options, currency) from mapped records: a journal record debits its
-    expense account and credits its liability with the same tags; a bill record debits its expense account
-    (the payable side is the ledger's own). Independent of how records were grouped into entries."""
-    totals: dict[Key, Decimal] = defaultdict(Decimal)
+    """Net debits per (account, options, currency) from mapped records: a journal record debits its expense
+    account and credits its liability with the same options; a bill record debits its expense account (the
+    payable side is the ledger's own). Independent of how records were grouped into entries."""
+    if records.empty:
+        return {}
     option_columns = [f"{dim}_option_id" for dim in DIMENSIONS]
-    for row in records.to_dict("records"):
-        tags = tuple(sorted(row[c] for c in option_columns if row.get(c)))
-        totals[(row["debit_account_id"], tags, row["currency"])] += row["amount"]
-        if row["posting_kind"] == "journal":
-            totals[(row["credit_account_id"], tags, row["currency"])] -= row["amount"]
-    return dict(totals)
+    tags = pd.Series([tuple(sorted(o for o in options if o)) for options in
+                      zip(*(records[c] for c in option_columns), strict=True)], index=records.index, dtype=object)
+    debit = pd.DataFrame({"account": records["debit_account_id"], "tags": tags, "currency": records["currency"],
+                          "amount": records["amount"]})
+    journal = records["posting_kind"] == "journal"
+    credit = pd.DataFrame({"account": records.loc[journal, "credit_account_id"], "tags": tags[journal],
+                           "currency": records.loc[journal, "currency"],
+                           "amount": records.loc[journal, "amount"].map(lambda a: -a)})
+    both = pd.concat([debit, credit], ignore_index=True)
+    sums = both.groupby(["account", "tags", "currency"], sort=False)["amount"].sum()
+    return {(account, tag_ids, currency): total for (account, tag_ids, currency), total in sums.items()}
 
 
 def ledger_totals(lines: Iterable[LedgerLine]) -> dict[Key, Decimal]:
-    totals: dict[Key, Decimal] = defaultdict(Decimal)
+    totals: dict[Key, Decimal] = {}
     for line in lines:
         key = (line.account_id, tuple(sorted(line.tag_option_ids)), line.currency)
-        totals[key] += line.amount if line.side == "debit" else -line.amount
-    return dict(totals)
+        totals[key] = totals.get(key, ZERO) + (line.amount if line.side == "debit" else -line.amount)
+    return totals
 
 
-def tie_out(posted_records: pd.DataFrame, ledger_lines: list[LedgerLine], posting_keys: set[str]) -> TieOut:
-    source = source_totals(posted_records)
-    ledger = ledger_totals(ledger_lines)
-    rows = tuple(TieOutRow(account, tags, currency, source.get((account, tags, currency), Decimal("0")),
-                           ledger.get((account, tags, currency), Decimal("0")))
+def tie_out(records: pd.DataFrame, lines: list[LedgerLine], counts: dict[str, int], *,
+            unexpected: Iterable[str] = (), held_for_review: Iterable[str] = ()) -> TieOut:
+    """`counts`: for every key the records need, how many ledger entries carry it."""
+    source = source_totals(records)
+    ledger = ledger_totals(lines)
+    rows = tuple(TieOutRow(account, tags, currency, source.get((account, tags, currency), ZERO),
+                           ledger.get((account, tags, currency), ZERO))
                  for account, tags, currency in sorted(set(source) | set(ledger)))
-    return TieOut(rows=rows, entries_expected=len(posting_keys),
-                  entries_found=len({line.posting_key for line in ledger_lines}))
+    return TieOut(rows=rows, entries_expected=len(counts), entries_found=sum(1 for n in counts.values() if n),
+                  missing=tuple(sorted(k for k, n in counts.items() if n == 0)),
+                  duplicated=tuple(sorted(k for k, n in counts.items() if n > 1)),
+                  unexpected=tuple(sorted(set(unexpected))), held_for_review=tuple(sorted(set(held_for_review))))

@@ -20,10 +20,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from ml_connector.errors import VaultError
 from ml_connector.store.audit import AuditEvent, record
+from ml_connector.store.db import write_transaction
 from ml_connector.store.schema import credentials, utc_now
 
 MASTER_KEY_VARIABLE = "ML_CONNECTOR_MASTER_KEY"
-KNOWN_SYSTEMS = ("brex", "zoho", "expensify")
+RECOVERY = (f'Fix: after a key change, set {MASTER_KEY_VARIABLE}="NEW,OLD" (newest first, both keys) and run '
+            f"`ml-connector credentials rotate-key`; if the old key is lost, store each secret again with "
+            f"`ml-connector credentials set SYSTEM NAME`.")
+KNOWN_SYSTEMS = ("brex", "zoho", "expensify", "quickbooks", "xero")
 
 
 @dataclass(frozen=True)
@@ -76,13 +80,13 @@ class Vault:
             except InvalidToken:
                 raise VaultError(f"{MASTER_KEY_VARIABLE} cannot decrypt the stored secret {row.system}/{row.name}: "
                                  f"it is not the key the vault was written with. Fix: set {MASTER_KEY_VARIABLE} "
-                                 f"to the vault's key (during a rotation: 'NEW,OLD').") from None
+                                 f"to the vault's key. {RECOVERY}") from None
 
     def set(self, system: str, name: str, secret: str) -> None:
         _check_name(system, name)
         if not secret:
             raise VaultError(f"the secret for {system}/{name} is empty; nothing was stored.")
-        with self.engine.begin() as connection:
+        with write_transaction(self.engine) as connection:
             self._verify_existing(connection)
             token = self._cipher.encrypt(secret.encode())
             now = utc_now()
@@ -104,8 +108,8 @@ class Vault:
         try:
             return self._cipher.decrypt(row.ciphertext).decode()
         except InvalidToken:
-            raise VaultError(f"{MASTER_KEY_VARIABLE} cannot decrypt {system}/{name}: wrong key. Fix: set "
-                             f"{MASTER_KEY_VARIABLE} to the key the vault was written with.") from None
+            raise VaultError(f"{MASTER_KEY_VARIABLE} cannot decrypt {system}/{name}: it is not the key the vault was "
+                             f"written with. {RECOVERY}") from None
 
     def list(self) -> list[CredentialInfo]:
         with self.engine.connect() as connection:
@@ -151,4 +155,4 @@ class Vault:
         try:
             return self._cipher.decrypt(token).decode()
         except InvalidToken:
-            raise VaultError(f"{MASTER_KEY_VARIABLE} cannot decrypt a stored token: wrong key.") from None
+            raise VaultError(f"{MASTER_KEY_VARIABLE} cannot decrypt a stored token: wrong key. {RECOVERY}") from None

@@ -1,35 +1,43 @@
-"""The code location: every asset, check, job, schedule, sensor and resource of ml-connector."""
+"""The code location: each integration's definitions, merged, as dagster-open-platform merges its own.
+
+Resources are built from the environment (`pipelines.resources`); the ledger assets carry the configured
+ledger's kind, and the posting step runs in a concurrency pool per ledger organisation.
+"""
+
+
+import re
+from pathlib import Path
 
 import dagster as dg
 
-from assets.brex import brex_card_transactions, brex_expenses
-from assets.expensify import expensify_reports
-from assets.ledger_status import posting_status
-from assets.mapping import journal_drafts
-from assets.posting import zoho_postings
-from assets.records import spend_records
-from assets.reference import zoho_reference_data
 from ml_connector.settings import load_settings
+from pipelines.brex import definitions as brex
+from pipelines.expensify import definitions as expensify
 from pipelines.jobs import month_sync
-from pipelines.schedules import build_expensify_poll
-from resources.brex import BrexResource
-from resources.expensify import ExpensifyResource
-from resources.mapping import MappingResource
-from resources.store import ConnectorStoreResource
-from resources.zoho import ZohoBooksResource
+from pipelines.ledger import definitions as ledger
+from pipelines.month import definitions as month
+from pipelines.resources import ledger_resource, resources
 
-RESOURCES = {
-    "store": ConnectorStoreResource(),
-    "brex": BrexResource(),
-    "zoho": ZohoBooksResource(),
-    "mapping": MappingResource(),
-    "expensify": ExpensifyResource(),
-}
+REPO = Path(__file__).resolve().parents[1]
 
-defs = dg.Definitions(
-    assets=[brex_card_transactions, brex_expenses, expensify_reports, zoho_reference_data, spend_records,
-            journal_drafts, zoho_postings, posting_status],
-    jobs=[month_sync],
-    schedules=[build_expensify_poll(load_settings().expensify_poll_cron)],
-    resources=RESOURCES,
-)
+
+def build_definitions(bound: dict | None = None) -> dg.Definitions:
+    """The code location; `bound` replaces the resources built from the environment (tests hand theirs in)."""
+    settings = load_settings()
+    bound = bound if bound is not None else resources(settings)
+    chosen = bound["ledger"]
+    org = getattr(chosen, "organization_id", "") or getattr(chosen, "realm_id", "") or getattr(chosen, "tenant_id", "")
+    pool = re.sub(r"[^A-Za-z0-9_]", "_", f"{chosen.kind}_{org}" if org else f"{chosen.kind}_api")
+    merged = dg.Definitions.merge(
+        brex.definitions(),
+        expensify.definitions(settings.expensify_poll_cron),
+        month.definitions(),
+        ledger.definitions(chosen.kind, chosen.ledger_name(), pool, settings.month_lease_wait_seconds),
+        dg.Definitions(jobs=[month_sync], resources=bound),
+    )
+    return merged
+
+
+defs = build_definitions()
+
+__all__ = ["build_definitions", "defs", "ledger_resource"]

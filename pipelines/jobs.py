@@ -4,7 +4,7 @@ import dagster as dg
 
 month_sync = dg.define_asset_job(
     "month_sync",
-    selection=dg.AssetSelection.groups("ingestion", "reference", "records", "mapping", "posting"),
-    description="One month: fetch, normalise, map, post exactly once, tie out.",
+    selection=dg.AssetSelection.groups("ingestion", "posting"),
+    description="One month: fetch, normalise, map, post exactly once, attach receipts, tie out, acknowledge.",
     tags={"dagster/max_retries": 2},
 )

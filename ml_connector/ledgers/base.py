@@ -1,40 +1,97 @@
-"""What the engine needs from a general ledger. Zoho Books implements it first; QuickBooks Online and
-Xero implement the same protocol later, so nothing above `ledgers/` knows which ledger it talks to."""
+"""What the engine needs from a general ledger, and what each ledger declares about itself.
+
+Zoho Books, QuickBooks Online and Xero each implement `Ledger` in a folder of their own under `ledgers/`;
+nothing above `ledgers/` knows which one it talks to. Where they differ, the ledger says so in its
+`Capabilities` (and in `preflight`) rather than the engine asking which ledger it is.
+
+The posting key (`MLC-` and 20 hex digits, see `posting_keys`) is the engine's; how an entry carries it is
+the ledger's business: Zoho in `reference_number`, QuickBooks in `DocNumber` (21 characters at most, so in
+its compact form, `posting_keys.compact`), Xero in a manual journal's narration and a bill's reference.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Literal, Protocol
 
-from ml_connector.models import BillDraft, JournalDraft, LedgerLine, PostingResult, ReferenceData, Vendor
+import pandas as pd
+
+from ml_connector.models import Draft, EntrySummary, PostingResult, ReferenceData, Vendor
+from ml_connector.store.target import LedgerTarget
+
+DimensionSlot = Literal["line_tags", "class", "department", "tracking"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """How one ledger differs from the others, in the engine's terms."""
+
+    display_name: str  # "Zoho Books"
+    key_field: str  # where an entry carries its posting key, for people reading the ledger: "reference_number"
+    key_length: int  # characters that field holds
+    native_idempotency: Literal["none", "requestid", "idempotency_key"]  # a retry the ledger itself dedupes
+    text_limit: int  # characters in a line description or an entry's notes
+    # Where reporting dimensions go and how many: Zoho reporting tags on every line (no fixed number),
+    # QuickBooks a class per line and a department per transaction, Xero up to two tracking categories.
+    dimension_slots: tuple[DimensionSlot, ...] = ("line_tags",)
+    max_dimensions: int | None = None
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_types: tuple[str, ...] = ("application/pdf", "image/png", "image/jpeg", "image/gif", "image/bmp")
+    attachments_per_entry: int | None = None
+    bills_need_due_date: bool = False
+    vendor_names_unique: bool = True  # the ledger refuses a second vendor of the same name
+    bill_numbers_unique: bool = True  # the ledger refuses a second bill of the same number for a vendor
+    requests_per_minute: int = 100
+    requests_per_day: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
 
 
 class Ledger(Protocol):
-    system: str  # "zoho_books"
+    system: str  # "zoho_books", "quickbooks", "xero"
+    capabilities: Capabilities
+
+    @property
+    def target(self) -> LedgerTarget:
+        """The ledger system and the organisation this instance posts to."""
+
+    @property
+    def calls(self) -> int:
+        """Requests sent so far (for benchmarks and the posting step's metadata)."""
 
     def reference_data(self) -> ReferenceData:
-        """Accounts, vendors, tag options, currencies and the lock date, read fresh."""
+        """Accounts, vendors, dimension options, currencies and the lock date."""
+
+    def preflight(self, mapped: pd.DataFrame, reference: ReferenceData) -> pd.DataFrame:
+        """Before anything posts: the mapped records this ledger would refuse for a reason of its own (a plan
+        without classes, a currency the company cannot hold, a third dimension), as rows of `source_id`,
+        `reason` and `reason_text` (naming the setting and the fix). Empty when there is nothing to hold."""
 
     def find_vendor(self, name: str) -> Vendor | None:
-        """The vendor of exactly that name, if the ledger has one."""
+        """The vendor of exactly that name (as the ledger compares names), if the ledger has one."""
 
     def create_vendor(self, name: str) -> Vendor:
-        """Create a vendor; raises ValidationRejected when one of that name exists."""
+        """Create a vendor; ValidationRejected when the ledger refuses (e.g. the name is taken)."""
 
     def find_posted(self, posting_key: str, kind: str) -> PostingResult | None:
         """Search the ledger for an entry carrying `posting_key` (kind "journal" or "bill")."""
 
-    def post_journal(self, draft: JournalDraft) -> PostingResult:
-        """Create the journal; raises Uncertain when it may have landed without us hearing."""
+    def post(self, draft: Draft) -> PostingResult:
+        """Create the entry; Uncertain when it may have landed without us hearing. The result carries the
+        lines as the ledger saved them when its answer shows them."""
 
-    def post_bill(self, draft: BillDraft) -> PostingResult:
-        """Create the bill; raises Uncertain when it may have landed without us hearing."""
+    def list_entries(self, start: date, end: date) -> list[EntrySummary]:
+        """Every journal and bill dated within [start, end], from the list pages (ours carry their key)."""
 
-    def attach_receipt(self, bill_id: str, filename: str, content: bytes, content_type: str) -> None:
-        """Attach a receipt file to a posted bill."""
+    def read_entry(self, kind: str, ledger_entity_id: str) -> PostingResult | None:
+        """One entry as the ledger holds it now, with its lines; None when it was deleted."""
 
-    def posted_lines(self, start: date, end: date, posting_keys: set[str] | None = None) -> list[LedgerLine]:
-        """Every line of our entries dated within [start, end], read back for the tie-out."""
+    def attachment_names(self, kind: str, ledger_entity_id: str) -> list[str]:
+        """File names already attached to an entry."""
+
+    def attach_receipt(self, kind: str, ledger_entity_id: str, filename: str, content: bytes,
+                       content_type: str) -> None:
+        """Attach a receipt file to a posted entry; Uncertain when the upload may have landed unheard."""
 
     def entry_url(self, kind: str, ledger_entity_id: str) -> str | None:
-        """A link a person can open to see the posted entry."""
+        """A link a person can open to see the entry in the ledger's app."""

@@ -41,10 +41,15 @@ class MappingResult:
 
 
 def map_records(records: list[SpendRecord], rules: MappingRules, reference: ReferenceData) -> MappingResult:
-    if not records:
+    return map_frame(records_frame(records), rules, reference)
+
+
+def map_frame(records: pd.DataFrame, rules: MappingRules, reference: ReferenceData) -> MappingResult:
+    """Map a records frame (see `frames.records_frame`)."""
+    if records.empty:
         return MappingResult(empty(MAPPED_COLUMNS), empty(EXCEPTION_COLUMNS))
     suffixes = rules.vendors.strip_suffixes
-    frame = records_frame(records)
+    frame = records.reset_index(drop=True)
     frame["merchant_key"] = normalise_names(frame["merchant"], suffixes)
     frame["category_key"] = frame["category"].str.strip().str.casefold()
 
@@ -158,7 +163,7 @@ def _description(frame: pd.DataFrame) -> pd.Series:
     text = frame["merchant"].fillna("").astype(str)
     text = _joined(text, frame["memo"])
     text = _joined(text, "project " + frame["project"])  # ledgers without a project tag still see it
-    text = _joined(text, frame["employee_name"].where(frame["source"] == "expensify"))
+    text = _joined(text, frame["employee_name"].where(frame["describe_employee"].eq(True)))
     return _joined(text, frame["source_url"])
 
 

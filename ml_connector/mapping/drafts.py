@@ -7,9 +7,7 @@ the sum of the lines it balances, so each draft balances to the last minor unit 
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from functools import lru_cache
 from itertools import groupby
@@ -19,23 +17,10 @@ import pandas as pd
 
 from ml_connector.mapping.schema import DIMENSIONS
 from ml_connector.models import BillDraft, BillLine, JournalDraft, JournalLine, LineTag
+from ml_connector.posting_keys import posting_key_for
 
 JournalMode = Literal["per_record", "per_day", "per_report"]
-KEY_PREFIX = "MLC-"
 ZERO = Decimal(0)
-PENDING_VENDOR_PREFIX = "pending-vendor:"  # a bill previewed before its vendor exists; never posted
-
-
-def posting_key_for(source: str, kind: str, members: Iterable[tuple[str, str]]) -> str:
-    """The posting key of a draft: "MLC-" + the first 20 hex digits of
-    sha256("<source>|<kind>|<id>:<version>|<id>:<version>...") over the members sorted by id.
-
-    24 characters, so it fits the ledger's reference field (Zoho `reference_number`, 50). The same records
-    at the same versions always give the same key; a changed amount, date or coding changes a version and
-    so the key. `kind` is "record", "day", "report" or "bill".
-    """
-    material = "|".join([source, kind, *(f"{sid}:{version}" for sid, version in sorted(members))])
-    return KEY_PREFIX + hashlib.sha256(material.encode()).hexdigest()[:20]
 
 
 def vendors_to_create(mapped: pd.DataFrame) -> list[str]:
@@ -44,8 +29,7 @@ def vendors_to_create(mapped: pd.DataFrame) -> list[str]:
     return sorted(set(missing))
 
 
-def build_journal_drafts(mapped: pd.DataFrame, mode: JournalMode | None = None, *,
-                         vendor_ids: Mapping[str, str] | None = None) -> list[JournalDraft]:
+def build_journal_drafts(mapped: pd.DataFrame, mode: JournalMode | None = None) -> list[JournalDraft]:
     """Journals for every mapped row that posts as a journal.
 
     `mode` overrides the rows' posting_mode (which the mapping file chose): per_record is one journal per
@@ -62,8 +46,7 @@ def build_journal_drafts(mapped: pd.DataFrame, mode: JournalMode | None = None, 
     per_report = _text(rows["parent_id"].fillna(rows["source_id"])) + "|" + rate
     group = keys + per_record.where(modes == "per_record", per_day.where(modes == "per_day", per_report))
     ordered = rows.assign(_group=group, _mode=modes).sort_values(["_group", "source_id"])
-    drafts = [_journal(list(members), vendor_ids or {})
-              for _, members in groupby(ordered.to_dict("records"), key=lambda r: r["_group"])]
+    drafts = [_journal(list(members)) for _, members in groupby(ordered.to_dict("records"), key=lambda r: r["_group"])]
     return sorted(drafts, key=lambda d: (d.entry_date, d.posting_key))
 
 
@@ -86,31 +69,28 @@ def _line_tag(tag_id: str, option_id: str, tag_name: str | None, option_name: st
     return LineTag(tag_id=tag_id, option_id=option_id, tag_name=tag_name or "", option_name=option_name or "")
 
 
-def _vendor_id(row: dict, vendor_ids: Mapping[str, str]) -> str | None:
-    return row["vendor_id"] or vendor_ids.get(row["vendor_name"] or "")
-
-
-def _journal(members: list[dict], vendor_ids: Mapping[str, str]) -> JournalDraft:
+def _journal(members: list[dict]) -> JournalDraft:
     first, mode = members[0], members[0]["_mode"]
     lines: list[JournalLine] = []
     balance: dict[tuple[LineTag, ...], Decimal] = defaultdict(lambda: ZERO)
     for row in members:
         amount, tags = row["amount"], _tags(row)
         lines.append(JournalLine(account_id=row["debit_account_id"], side="debit" if amount > 0 else "credit",
-                                 amount=abs(amount), description=_clip(row["description"]),
-                                 vendor_id=_vendor_id(row, vendor_ids), tags=tags, source_id=row["source_id"]))
+                                 amount=abs(amount), description=row["description"], vendor_id=row["vendor_id"],
+                                 vendor_name=row["vendor_name"], tags=tags, source_id=row["source_id"]))
         balance[tags] += amount  # the liability side is split by tags: every journal line must carry them
     label = _label(first, mode, len(members))
     for tags, net in balance.items():
         if net != ZERO:
             lines.append(JournalLine(account_id=first["credit_account_id"], side="credit" if net > 0 else "debit",
-                                     amount=abs(net), description=_clip(label), tags=tags))
+                                     amount=abs(net), description=label, tags=tags))
     kind = {"per_record": "record", "per_day": "day", "per_report": "report"}[mode]
     return JournalDraft(
         posting_key=posting_key_for(first["source"], kind, ((r["source_id"], r["version"]) for r in members)),
         source=first["source"], source_ids=tuple(r["source_id"] for r in members),
-        source_versions=tuple(r["version"] for r in members), entry_date=max(r["record_date"] for r in members),
-        currency=first["currency"], exchange_rate=_rate(members), notes=_clip(label), lines=tuple(lines))
+        source_versions=tuple(r["version"] for r in members), record_amounts=tuple(r["amount"] for r in members),
+        entry_date=max(r["record_date"] for r in members), currency=first["currency"], exchange_rate=_rate(members),
+        notes=label, lines=tuple(lines))
 
 
 def _label(first: dict, mode: str, count: int) -> str:
@@ -118,47 +98,34 @@ def _label(first: dict, mode: str, count: int) -> str:
         return first["description"] or first["source_id"]
     if mode == "per_day":
         card = f" card {first['card_account']}" if first["card_account"] else ""
-        return f"Brex spend {first['record_date']}{card}: {count} records"
-    return f"Expensify report {first['parent_id']} ({first['employee_name'] or 'unknown employee'}): {count} expenses"
+        return f"{first['source'].capitalize()} spend {first['record_date']}{card}: {count} records"
+    return (f"{first['source'].capitalize()} report {first['parent_id']} "
+            f"({first['employee_name'] or 'unknown employee'}): {count} expenses")
 
 
 def _rate(members: list[dict]) -> Decimal | None:
     return next((r["exchange_rate"] for r in members if r["exchange_rate"] is not None), None)
 
 
-def _clip(text: str, limit: int = 500) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def build_bill_drafts(mapped: pd.DataFrame) -> list[BillDraft]:
+    """One bill per report (and currency), one line per account and tag set with its total.
 
-
-def build_bill_drafts(mapped: pd.DataFrame, *, vendor_ids: Mapping[str, str] | None = None,
-                      allow_pending_vendors: bool = False) -> list[BillDraft]:
-    """One bill per Expensify report (and currency), one line per account and tag set with its total.
-
-    The vendor is the row's vendor_id, or `vendor_ids[vendor_name]` for vendors created after mapping.
-    A vendor with neither raises ValueError, unless `allow_pending_vendors` (for previews and checks before
-    vendors are created): then the bill carries PENDING_VENDOR_PREFIX + the name, which must never be posted.
-    Keys do not depend on the vendor id, so a preview and the posted bill share their posting key.
+    The vendor is the row's vendor_id, or, for a vendor the ledger does not have yet, its name only: the
+    posting step creates it and fills the id in. Keys do not depend on the vendor id.
     """
     rows = mapped[mapped["posting_kind"] == "bill"]
     if rows.empty:
         return []
-    vendor_ids = dict(vendor_ids or {})
-    lacking = sorted({n for n in vendors_to_create(rows) if n not in vendor_ids})
-    if allow_pending_vendors:
-        vendor_ids.update({name: PENDING_VENDOR_PREFIX + name for name in lacking})
-    elif lacking:
-        raise ValueError(f"vendors not in the ledger yet: {', '.join(lacking)}; create them first "
-                         "(see vendors_to_create) and pass their ids as vendor_ids.")
     report = rows["parent_id"].fillna(rows["source_id"])
     currencies_per_report = rows.groupby(report)["currency"].transform("nunique")
     ordered = rows.assign(_report=report, _split=currencies_per_report > 1).sort_values(
         ["_report", "currency", "source_id"])
-    drafts = [_bill(list(members), vendor_ids)
+    drafts = [_bill(list(members))
               for _, members in groupby(ordered.to_dict("records"), key=lambda r: (r["_report"], r["currency"]))]
-    return sorted(drafts, key=lambda d: (d.bill_date, d.bill_number))
+    return sorted(drafts, key=lambda d: (d.entry_date, d.bill_number))
 
 
-def _bill(members: list[dict], vendor_ids: Mapping[str, str]) -> BillDraft:
+def _bill(members: list[dict]) -> BillDraft:
     first = members[0]
     totals: dict[tuple, list[dict]] = defaultdict(list)
     for row in members:
@@ -167,14 +134,16 @@ def _bill(members: list[dict], vendor_ids: Mapping[str, str]) -> BillDraft:
     for (account_id, tags), rows in totals.items():
         categories = sorted({r["category"] or r["debit_account_name"] or "" for r in rows})
         lines.append(BillLine(account_id=account_id, amount=sum((r["amount"] for r in rows), ZERO),
-                              description=_clip(f"{', '.join(categories)} ({len(rows)} expenses)"), tags=tags,
+                              description=f"{', '.join(categories)} ({len(rows)} expenses)", tags=tags,
                               source_ids=tuple(r["source_id"] for r in rows)))
     number = f"EXP-{first['_report']}" + (f"-{first['currency']}" if first["_split"] else "")
     receipts = tuple(dict.fromkeys(url for r in members for url in (r["receipt_urls"] or ())))
     return BillDraft(
         posting_key=posting_key_for(first["source"], "bill", ((r["source_id"], r["version"]) for r in members)),
         bill_number=number, source=first["source"], source_ids=tuple(r["source_id"] for r in members),
-        source_versions=tuple(r["version"] for r in members), vendor_id=_vendor_id(first, vendor_ids),
-        bill_date=max(r["record_date"] for r in members), currency=first["currency"], exchange_rate=_rate(members),
-        notes=_clip(f"Expensify report {first['_report']} ({first['employee_name'] or first['vendor_name']})"),
+        source_versions=tuple(r["version"] for r in members), record_amounts=tuple(r["amount"] for r in members),
+        vendor_id=first["vendor_id"], vendor_name=first["vendor_name"],
+        entry_date=max(r["record_date"] for r in members), currency=first["currency"], exchange_rate=_rate(members),
+        notes=f"{first['source'].capitalize()} report {first['_report']} "
+              f"({first['employee_name'] or first['vendor_name']})",
         lines=tuple(lines), receipt_urls=receipts)

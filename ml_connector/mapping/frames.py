@@ -14,7 +14,7 @@ from ml_connector.models import ReferenceData, SpendRecord
 
 RECORD_TEXT_FIELDS = ("source", "source_id", "parent_id", "merchant", "currency", "category", "gl_code",
                       "department", "location", "project", "employee_name", "card_account", "memo",
-                      "source_url")
+                      "source_url", "status")
 _FLAGS = ("is_code", "is_active", "option_active")
 RECORD_OBJECT_FIELDS = ("record_date", "amount", "exchange_rate", "receipt_urls")
 
@@ -35,48 +35,31 @@ def _text_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 
 
 def source_settings(rules: MappingRules) -> pd.DataFrame:
-    """Per source: how it posts, what it credits, and its fallbacks."""
-    rows = []
-    if rules.brex is not None:
-        rows.append({"source": "brex", "posting_kind": "journal", "posting_mode": rules.brex.posting_mode,
-                     "credit_ref": rules.brex.credit_account, "credit_origin": "brex.credit_account",
-                     "default_account": rules.brex.default_account, "default_origin": "brex.default_account",
-                     "use_gl_codes": False, "employees_as_vendors": False})
-    if rules.expensify is not None:
-        journal = rules.expensify.posting_mode == "journal"
-        rows.append({"source": "expensify", "posting_kind": "journal" if journal else "bill",
-                     "posting_mode": "per_report" if journal else "bill",
-                     "credit_ref": rules.expensify.credit_account if journal else None,
-                     "credit_origin": "expensify.credit_account",
-                     "default_account": rules.expensify.default_account,
-                     "default_origin": "expensify.default_account",
-                     "use_gl_codes": rules.expensify.use_gl_codes,
-                     "employees_as_vendors": rules.expensify.employees_as_vendors})
+    """Per configured source: how it posts, what it credits, and its fallbacks (each section says)."""
+    rows = [{"source": name, **section.posting(name), "default_account": section.default_account,
+             "default_origin": f"{name}.default_account"} for name, section in rules.sources.items()]
     frame = pd.DataFrame(rows, columns=["source", "posting_kind", "posting_mode", "credit_ref", "credit_origin",
                                         "default_account", "default_origin", "use_gl_codes",
-                                        "employees_as_vendors"])
+                                        "employees_as_vendors", "describe_employee"])
     frame["is_configured"] = True
     frame["posts_journal"] = frame["posting_kind"] == "journal"
     return frame.astype({"source": "str", "credit_ref": "str", "default_account": "str"})
 
 
 def category_rules(rules: MappingRules) -> pd.DataFrame:
-    rows = []
-    for source, section in (("brex", rules.brex), ("expensify", rules.expensify)):
-        for category, rule in (section.categories.items() if section is not None else ()):
-            rows.append({"source": source, "category_key": category.strip().casefold(),
-                         "category_account": rule.account, "category_vendor": rule.vendor,
-                         "category_origin": f"{source}.categories.{category}.account"})
+    rows = [{"source": source, "category_key": category.strip().casefold(), "category_account": rule.account,
+             "category_vendor": rule.vendor, "category_origin": f"{source}.categories.{category}.account"}
+            for source, section in rules.sources.items() for category, rule in section.categories.items()]
     frame = _text_frame(rows, ["source", "category_key", "category_account", "category_vendor", "category_origin"])
     return frame.drop_duplicates(["source", "category_key"])
 
 
 def merchant_overrides(rules: MappingRules) -> pd.DataFrame:
-    """Brex merchant overrides; the first entry wins when two match the same merchant."""
-    entries = rules.brex.merchant_overrides if rules.brex is not None else []
+    """Merchant overrides of every source that has them; the first entry wins when two match one merchant."""
     frame = _text_frame(
-        [{"source": "brex", "match": o.match, "override_account": o.account, "override_vendor": o.vendor,
-          "override_origin": f"brex.merchant_overrides[{i}].account"} for i, o in enumerate(entries)],
+        [{"source": source, "match": o.match, "override_account": o.account, "override_vendor": o.vendor,
+          "override_origin": f"{source}.merchant_overrides[{i}].account"}
+         for source, section in rules.sources.items() for i, o in enumerate(section.overrides())],
         ["source", "match", "override_account", "override_vendor", "override_origin"])
     frame["merchant_key"] = normalise_names(frame["match"], rules.vendors.strip_suffixes)
     return frame.drop(columns="match").dropna(subset=["merchant_key"]).drop_duplicates(["source", "merchant_key"])

@@ -57,12 +57,13 @@ def reason_checks(frame: pd.DataFrame, rules: MappingRules, reference: Reference
 
 def _unmapped_text(frame: pd.DataFrame) -> pd.Series:
     source, category = _s(frame["source"]), _s(frame["category"])
-    brex = ("category '" + category + "' has no rule; fix: add brex.categories." + category
-            + ": <account code> to the mapping file, or set brex.default_account.")
-    expensify = ("category '" + category + "' (GL code '" + _s(frame["gl_code"]) + "') matches no ledger "
-                 "account code and no rule; fix: give the category a ledger account code as its GL code in "
-                 "Expensify, or add expensify.categories." + category + ": <account code> to the mapping file.")
-    text = _choose(source.eq("brex"), brex, expensify)
+    by_rule = ("category '" + category + "' has no rule; fix: add " + source + ".categories." + category
+               + ": <account code> to the mapping file, or set " + source + ".default_account.")
+    by_gl_code = ("category '" + category + "' (GL code '" + _s(frame["gl_code"]) + "') matches no ledger "
+                  "account code and no rule; fix: give the category a ledger account code as its GL code in "
+                  "the source, or add " + source + ".categories." + category + ": <account code> to the mapping "
+                  "file.")
+    text = _choose(frame["use_gl_codes"].eq(True), by_gl_code, by_rule)
     return text.where(frame["category"].notna(), "the record has no " + source + " category; fix: categorise it "
                       "at the source, or set " + source + ".default_account in the mapping file.")
 

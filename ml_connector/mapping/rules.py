@@ -9,133 +9,36 @@ ledger that has the same codes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from ml_connector.errors import ConfigError
+from ml_connector.mapping.rule_types import DEFAULT_SUFFIXES, Dimensions, SourceRules, Strict, VendorRules
 from ml_connector.mapping.yaml_lines import line_of
+from ml_connector.sources.registry import SOURCES
 
-ACCOUNT_HINT = "an account code (like 6050) or an account name (like 'Meals and Entertainment')"
-
-
-def _account_ref(value: object) -> object:
-    # YAML reads `6050` as an int; codes are text in every ledger.
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"expected {ACCOUNT_HINT}")
-    text = str(value).strip()
-    if not text:
-        raise ValueError(f"expected {ACCOUNT_HINT}, got an empty value")
-    return text
+__all__ = ["DEFAULT_SUFFIXES", "MappingRules", "load_rules", "parse_rules"]
 
 
-def _text(value: object) -> object:
-    # Tag option names and aliases may look like numbers in YAML (a cost center "100").
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-AccountRef = Annotated[str, BeforeValidator(_account_ref)]
-Text = Annotated[str, BeforeValidator(_text)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CategoryRule(_Strict):
-    """Where one source category goes. `RESTAURANTS: 6050` is short for `RESTAURANTS: {account: 6050}`."""
-
-    account: AccountRef = Field(description=ACCOUNT_HINT)
-    vendor: Text | None = Field(None, description="a vendor name that replaces the merchant on these lines")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, value: Any) -> Any:
-        return {"account": value} if isinstance(value, int | str) and not isinstance(value, bool) else value
-
-
-class MerchantOverride(_Strict):
-    """A merchant that goes somewhere else than its category says (matched on the normalised name)."""
-
-    match: Text = Field(description="the merchant name to match, compared without case, punctuation or Inc/LLC")
-    account: AccountRef | None = Field(None, description=ACCOUNT_HINT)
-    vendor: Text | None = Field(None, description="the vendor name to post these lines to")
-
-    @model_validator(mode="after")
-    def _does_something(self) -> MerchantOverride:
-        if self.account is None and self.vendor is None:
-            raise ValueError("a merchant override needs an account, a vendor or both")
-        return self
-
-
-class BrexRules(_Strict):
-    posting_mode: Literal["per_record", "per_day"] = Field(
-        "per_record", description="per_record (one journal per expense) or per_day (one per day, card, currency)")
-    credit_account: AccountRef = Field(description=f"the Brex card liability account: {ACCOUNT_HINT}")
-    default_account: AccountRef | None = Field(
-        None, description=f"where unmapped categories go ({ACCOUNT_HINT}); leave out to flag them instead")
-    categories: dict[Text, CategoryRule] = Field(
-        default_factory=dict, description="a map of Brex category -> account (or {account, vendor})")
-    merchant_overrides: list[MerchantOverride] = Field(
-        default_factory=list, description="a list of {match, account, vendor} entries")
-
-
-class ExpensifyRules(_Strict):
-    posting_mode: Literal["bill", "journal"] = Field(
-        "bill", description="bill (one vendor bill per report) or journal (one journal per report)")
-    credit_account: AccountRef | None = Field(
-        None, description=f"the account journals credit, usually Employee Reimbursements: {ACCOUNT_HINT}")
-    use_gl_codes: bool = Field(True, description="true to use the GL code Expensify categories carry")
-    categories: dict[Text, CategoryRule] = Field(
-        default_factory=dict, description="a map of Expensify category name -> account")
-    default_account: AccountRef | None = Field(
-        None, description=f"where unmapped categories go ({ACCOUNT_HINT}); leave out to flag them instead")
-    employees_as_vendors: bool = Field(True, description="true to bill each employee as the vendor")
-
-    @model_validator(mode="after")
-    def _journal_needs_credit(self) -> ExpensifyRules:
-        if self.posting_mode == "journal" and self.credit_account is None:
-            raise ValueError("posting_mode journal needs credit_account (e.g. 2150 Employee Reimbursements)")
-        return self
-
-
-class DimensionRule(_Strict):
-    """A record field (department, location, project) posted as a ledger reporting tag."""
-
-    tag: Text = Field(description="the ledger's reporting tag name, like 'Cost Center'")
-    values: dict[Text, Text] = Field(
-        default_factory=dict, description="a map of source value -> tag option name (unlisted values keep their name)")
-    default_option: Text | None = Field(None, description="the option used when a record has no value")
-    required: bool = Field(False, description="true to flag records without an option (mandatory tags always are)")
-
-
-class Dimensions(_Strict):
-    department: DimensionRule | None = None
-    location: DimensionRule | None = None
-    project: DimensionRule | None = None
-
-
-DEFAULT_SUFFIXES = ("inc", "incorporated", "llc", "llp", "ltd", "limited", "corp", "corporation", "co",
-                    "company", "gmbh", "plc", "sa", "sas", "srl", "sro", "bv", "ag", "pty", "kk")
-
-
-class VendorRules(_Strict):
-    aliases: dict[Text, Text] = Field(
-        default_factory=dict, description="a map of raw merchant descriptor -> vendor name")
-    create_missing: bool = Field(True, description="true to create vendors the ledger lacks; false to flag them")
-    strip_suffixes: tuple[str, ...] = Field(
-        DEFAULT_SUFFIXES, description="a list of corporate suffixes ignored when names are compared")
-
-
-class MappingRules(_Strict):
-    version: Literal[1] = Field(1, description="1")
-    brex: BrexRules | None = None
-    expensify: ExpensifyRules | None = None
+class _MappingFile(Strict):
+    version: int = Field(1, description="1", ge=1, le=1)
     dimensions: Dimensions = Field(default_factory=Dimensions)
     vendors: VendorRules = Field(default_factory=VendorRules)
+
+    @property
+    def sources(self) -> dict[str, SourceRules]:
+        """The configured source sections, by source name."""
+        return {name: getattr(self, name) for name in SOURCES if getattr(self, name) is not None}
+
+
+# One optional section per registered source (`brex:`, `expensify:`, ...), each validated by the source's own
+# model: a new source adds a section without an edit here.
+MappingRules = create_model(
+    "MappingRules", __base__=_MappingFile,
+    **{name: (spec.rules_model | None, Field(None, description=f"the {name} section"))
+       for name, spec in SOURCES.items()})
 
 
 def load_rules(path: str | Path) -> MappingRules:
@@ -160,7 +63,7 @@ def parse_rules(text: str, file: str = "<mapping>") -> MappingRules:
                           line=mark.line + 1 if mark else None,
                           fix="correct the YAML syntax at that line (indentation, a missing ':' or quote).") from exc
     if not isinstance(data, dict):
-        raise ConfigError("the mapping file must be a YAML mapping with sections brex, expensify, dimensions, "
+        raise ConfigError(f"the mapping file must be a YAML mapping with sections {', '.join(SOURCES)}, dimensions, "
                           "vendors.", file=file, line=1, fix="start from config/mapping.example.yaml.")
     try:
         return MappingRules.model_validate(data)

@@ -63,6 +63,7 @@ REASONS: dict[str, str] = {
     "inactive_account": "a rule names an account that is inactive in the ledger",
     "missing_mandatory_tag": "a required reporting tag has no option for the record",
     "unknown_vendor": "the vendor is not in the ledger and vendors.create_missing is false",
+    "changed_after_posting": "the record changed after it was posted; it is held for review, never reposted",
 }
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from sqlalchemy.engine import Engine
 
 from ml_connector.errors import (
     AuthError,
@@ -39,6 +40,7 @@ from ml_connector.errors import (
 from ml_connector.http import HttpClient, RateLimiter, RetryPolicy, shared_limiter
 from ml_connector.redact import scrub_text
 from ml_connector.sources.expensify_records import report_day, report_to_records
+from ml_connector.store.rate_budget import StoreRateBudget
 
 __all__ = ["ExpensifyClient", "classify_response", "export_label", "report_to_records", "DEFAULT_LABEL"]
 
@@ -128,7 +130,7 @@ def _error_for(code: int, message: str, rate_limit_wait: float) -> ConnectorErro
 class _Limits:
     """Several RateLimiters taken together before each request (HttpClient holds one limiter)."""
 
-    def __init__(self, limiters: Sequence[RateLimiter]) -> None:
+    def __init__(self, limiters: Sequence[RateLimiter | StoreRateBudget]) -> None:
         # The longest window first: a wait on a shorter one then leaves its stamp fresh.
         self.limiters = sorted(limiters, key=lambda limiter: -limiter.window_seconds)
 
@@ -148,7 +150,7 @@ class _Limits:
 class ExpensifyClient:
     def __init__(self, base_url: str, partner_user_id: str, partner_user_secret: str, *,
                  retry: RetryPolicy | None = None, timeout: tuple[float, float] = (5, 60),
-                 rate_limits: Sequence[tuple[int, float]] = RATE_LIMITS) -> None:
+                 rate_limits: Sequence[tuple[int, float]] = RATE_LIMITS, engine: Engine | None = None) -> None:
         if not partner_user_id or not partner_user_secret:
             raise ConfigError("Expensify credentials are incomplete.",
                               setting="ML_CONNECTOR_EXPENSIFY_PARTNER_USER_ID" if not partner_user_id
@@ -156,9 +158,14 @@ class ExpensifyClient:
                               fix="set ML_CONNECTOR_EXPENSIFY_PARTNER_USER_ID and _SECRET")
         self.partner_user_id = partner_user_id
         self._secret = partner_user_secret
-        self.limits = _Limits([shared_limiter("expensify", f"{partner_user_id}/{window:g}s", int(limit),
-                                              float(window) + WINDOW_MARGIN_SECONDS)
-                               for limit, window in rate_limits])
+        # With a store, the budgets are shared by every process using this partnerUserID (Expensify counts per
+        # user, not per process); without one (a unit test), by the threads of this process.
+        self.limits = _Limits([
+            StoreRateBudget(engine, "expensify", f"{partner_user_id}/{window:g}s", int(limit),
+                            float(window) + WINDOW_MARGIN_SECONDS) if engine is not None else
+            shared_limiter("expensify", f"{partner_user_id}/{window:g}s", int(limit),
+                           float(window) + WINDOW_MARGIN_SECONDS)
+            for limit, window in rate_limits])
         short_window = min(float(window) for _, window in rate_limits) if rate_limits else 10.0
         self.rate_limited = 0  # 429 answers seen (retried), for metadata and benchmarks
         classify = classify_response([partner_user_secret], rate_limit_wait=short_window + WINDOW_MARGIN_SECONDS)

@@ -6,9 +6,7 @@ from decimal import Decimal
 import requests
 
 from ml_connector.sandbox.catalog import EXPENSIFY_CATEGORIES
-from ml_connector.settings import load_settings
-from ml_connector.sources.expensify import ExpensifyClient, report_to_records
-from ml_connector.store import open_store
+from ml_connector.sources.expensify import report_to_records
 from ml_connector.store.audit import query
 from tests.e2e.conftest import MONTH
 
@@ -16,12 +14,9 @@ from tests.e2e.conftest import MONTH
 def _bills(h) -> dict[str, list]:
     """Our bills in the sandbox Zoho, read back through the API: posting key -> lines."""
     ledger = h.ledger()
-    lines = [line for line in ledger.posted_lines(*_window()) if line.posting_key]
-    by_key: dict[str, list] = {}
-    for line in lines:
-        by_key.setdefault(line.posting_key, []).append(line)
     expensify_keys = {r["posting_key"] for r in h.status() if r["source"] == "expensify" and r["posting_key"]}
-    return {k: v for k, v in by_key.items() if k in expensify_keys}
+    return {e.posting_key: list(ledger.read_entry("bill", e.ledger_entity_id).lines) for e in h.entries()
+            if e.kind == "bill" and e.posting_key in expensify_keys}
 
 
 def _window():
@@ -47,7 +42,7 @@ def test_reports_post_as_bills_on_their_gl_accounts_with_cost_centers(harness):
         key_of_report = {r["parent_id"]: r["posting_key"] for r in h.status()
                          if r["source"] == "expensify" and r["status"] == "posted"}
         # What Expensify says, read with our client without the exported filter: the expected bill lines.
-        client = ExpensifyClient.from_settings(load_settings())
+        client = h.expensify()
         for report in client.export_reports(*_window()):
             key = key_of_report.get(str(report["reportID"]))
             if key is None:
@@ -67,7 +62,7 @@ def test_rerun_posts_no_report_twice_and_marks_them_exported(harness):
         h.run()
         first = _bills(h)
         second = h.run()
-        assert second["assets"]["zoho_postings"]["posted_now"] == 0
+        assert second["posting"]["posted_now"] == 0
         assert _bills(h).keys() == first.keys()
         labelled = [r for r in _exported_reports(h) if r.get("exportedLabels") or r.get("labels")]
         assert labelled, "no report was marked exported after Zoho accepted it"
@@ -88,13 +83,13 @@ def test_report_approved_late_is_picked_up_by_the_next_run_of_its_month(harness)
 def test_report_with_an_unmapped_category_is_held_and_the_rest_posts(harness):
     with harness(seed=23, expensify_reports_per_month=6) as h:
         # This company's month holds expenses in "Team Offsite", which the example mapping leaves unmapped.
-        reports = ExpensifyClient.from_settings(load_settings()).export_reports(*_window())
+        reports = h.expensify().export_reports(*_window())
         assert any(r.category == "Team Offsite" for report in reports for r in report_to_records(report))
         summary = h.run()
         rows = [r for r in h.status() if r["source"] == "expensify"]
-        reasons = Counter((r["reason"] or "").split(":")[0] for r in rows if r["status"] == "flagged")
+        reasons = Counter((r["reason"] or "").split(":")[0] for r in rows if r["status"] == "held")
         assert reasons["unmapped_category"] >= 1
-        held_reports = {r["parent_id"] for r in rows if r["status"] == "flagged"}
+        held_reports = {r["parent_id"] for r in rows if r["status"] == "held"}
         posted_reports = {r["parent_id"] for r in rows if r["status"] == "posted"}
         assert posted_reports and not held_reports & posted_reports
         assert summary["tie_out"]["ties_out"]
@@ -117,14 +112,19 @@ def test_receipts_are_attached_and_a_failing_one_is_reported_without_failing_its
         h.server.faults.force("server_error", "/receipts/", times=4)
         summary = h.run()
         assert summary["success"] and summary["tie_out"]["ties_out"]
-        failed = summary["assets"]["zoho_postings"]["receipts_not_attached"]
-        assert len(failed) == 1, "exactly the bill whose receipt kept failing is reported"
+        missing = summary["posting"]["receipts_missing"]
+        assert len(missing) == 1, "exactly the bill whose receipt kept failing is reported"
         ledger = h.ledger()
-        documents = {}
-        for key in _bills(h):
-            bill_id = ledger.find_posted(key, "bill").ledger_entity_id
-            documents[key] = ledger._call("GET", f"bills/{bill_id}")["bill"].get("documents", [])
-        assert set(failed) <= set(documents), "the bill with the failed receipt is posted all the same"
+        documents = {key: ledger.attachment_names("bill", ledger.find_posted(key, "bill").ledger_entity_id)
+                     for key in _bills(h)}
+        assert set(missing) <= set(documents), "the bill with the failed receipt is posted all the same"
         assert sum(len(d) for d in documents.values()) > 0
-        outcomes = {e["outcome"] for e in query(open_store(load_settings().store_url), action_prefix="receipt.attach")}
-        assert outcomes == {"ok", "failed"}
+        outcomes = {e["outcome"] for e in query(h.engine, action_prefix="receipt.attach")}
+        assert outcomes == {"attached", "failed"}
+        row = next(r for r in h.status() if r["posting_key"] in missing)
+        assert row["receipts_missing"], "status shows the receipt still missing on its bill"
+        again = h.run()  # the next run attaches what is still owed, and nothing twice
+        assert again["posting"]["receipts_missing"] == {}
+        after = {key: ledger.attachment_names("bill", ledger.find_posted(key, "bill").ledger_entity_id)
+                 for key in _bills(h)}
+        assert all(len(names) == len(set(names)) for names in after.values())

@@ -25,17 +25,19 @@ def test_upgrade_twice_changes_nothing(store_url):
     assert len(audit.query(engine)) == 1
 
 
-def _ledger_row(key: str) -> dict:
+def _ledger_row(key: str, org: str = "org-1", system: str = "zoho_books") -> dict:
     now = datetime.now(UTC)
     return {"posting_key": key, "source_system": "brex", "source_ids": ["expense_1"], "source_version": "v1",
-            "month": "2026-10", "ledger_system": "zoho_books", "status": "pending", "attempt_count": 0,
-            "created_at": now, "updated_at": now}
+            "month": "2026-10", "ledger_system": system, "ledger_org": org, "status": "pending",
+            "attempt_count": 0, "created_at": now, "updated_at": now}
 
 
-def test_posting_key_is_unique(store_url):
+def test_posting_key_is_unique_per_ledger_organisation(store_url):
     engine = db.open_store(store_url)
     with engine.begin() as connection:
         connection.execute(posting_ledger.insert().values(**_ledger_row("brex:expense_1:v1")))
+        connection.execute(posting_ledger.insert().values(**_ledger_row("brex:expense_1:v1", org="org-2")))
+        connection.execute(posting_ledger.insert().values(**_ledger_row("brex:expense_1:v1", system="quickbooks")))
     with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
         connection.execute(posting_ledger.insert().values(**_ledger_row("brex:expense_1:v1")))
 

@@ -3,8 +3,6 @@
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
 from ml_connector.mapping import (
     build_bill_drafts,
     build_journal_drafts,
@@ -89,9 +87,9 @@ def test_bills_one_per_report_one_line_per_account(rules):
              report_line("z1", parent_id="R200", employee_name="Ben Okafor", amount=Decimal("5.00"))]
     frame = mapped(rules, lines)
     assert vendors_to_create(frame) == ["Ben Okafor"]
-    with pytest.raises(ValueError, match="Ben Okafor"):
-        build_bill_drafts(frame)
-    bills = build_bill_drafts(frame, vendor_ids={"Ben Okafor": "ven-ben"})
+    drafted = build_bill_drafts(frame)
+    assert {b.bill_number: b.missing_vendors() for b in drafted} == {"EXP-R100": set(), "EXP-R200": {"Ben Okafor"}}
+    bills = [b.with_vendor_ids({"Ben Okafor": "ven-ben"}) for b in drafted]
     by_number = {bill.bill_number: bill for bill in bills}
     assert set(by_number) == {"EXP-R100", "EXP-R200"}
     r100 = by_number["EXP-R100"]
@@ -110,9 +108,9 @@ def test_bills_are_not_journals(rules):
     assert [b.source_ids for b in build_bill_drafts(frame)] == [("m1",)]
 
 
-def test_bill_preview_before_vendors_exist_keeps_the_posting_key(rules):
+def test_a_bill_keeps_its_posting_key_when_its_new_vendor_gets_an_id(rules):
     frame = mapped(rules, [report_line("z1", parent_id="R200", employee_name="Ben Okafor")])
-    (preview,) = build_bill_drafts(frame, allow_pending_vendors=True)
-    (final,) = build_bill_drafts(frame, vendor_ids={"Ben Okafor": "ven-ben"})
-    assert preview.vendor_id == "pending-vendor:Ben Okafor" and final.vendor_id == "ven-ben"
-    assert preview.posting_key == final.posting_key
+    (drafted,) = build_bill_drafts(frame)
+    final = drafted.with_vendor_ids({"Ben Okafor": "ven-ben"})
+    assert drafted.vendor_id is None and drafted.vendor_name == "Ben Okafor" and final.vendor_id == "ven-ben"
+    assert drafted.posting_key == final.posting_key

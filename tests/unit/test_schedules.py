@@ -5,7 +5,7 @@ import datetime as dt
 import dagster as dg
 
 from pipelines.definitions import defs
-from pipelines.schedules import months_to_poll
+from pipelines.expensify.schedules import months_to_poll
 
 
 def test_first_week_closes_the_previous_month():

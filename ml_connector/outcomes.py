@@ -1,0 +1,75 @@
+"""Every record's outcome: drafted under a posting key, or held with a reason; and, with the posting ledger,
+what `ml-connector status` shows for every record of a month (posted, pending, rejected or held, and why)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ml_connector.month import MonthPlan
+from ml_connector.sources.registry import SOURCES
+from ml_connector.store import postings, receipts
+from ml_connector.store.audit import AuditEvent, record
+from ml_connector.store.schema import record_outcomes, utc_now
+from ml_connector.store.sql import chunks
+from ml_connector.store.target import LedgerTarget
+
+
+def save_outcomes(engine: Engine, plan: MonthPlan, run_id: str | None) -> None:
+    """Replace the month's record outcomes with this plan's."""
+    key_of = dict(plan.posted_earlier)
+    key_of.update({sid: d.posting_key for d in plan.drafts for sid in d.source_ids})
+    now = utc_now()
+    rows = [_outcome(plan.month, row, "drafted", None, None, key_of.get(row["source_id"]), run_id, now)
+            for row in plan.mapped.to_dict("records")]
+    rows += [_outcome(plan.month, row, "exception", row["reason"], row["reason_text"], None, run_id, now)
+             for row in plan.exceptions.to_dict("records")]
+    full = [name for name in plan.sources_read if SOURCES[name].reread == "full"]
+    with engine.begin() as connection:
+        # A source read in full this run replaces its month; one read incrementally keeps earlier outcomes.
+        if full:
+            connection.execute(record_outcomes.delete().where(
+                (record_outcomes.c.month == plan.month) & record_outcomes.c.source_system.in_(full)))
+        # A record whose date moved to another month must not stay there too.
+        for ids in chunks([r["source_id"] for r in rows]):
+            connection.execute(record_outcomes.delete().where(record_outcomes.c.source_id.in_(list(ids))))
+        if rows:
+            connection.execute(record_outcomes.insert(), rows)
+        record(connection, AuditEvent(actor="dagster", action="map", outcome="ok", run_id=run_id, month=plan.month,
+                                      detail={"drafted": len(plan.mapped), "exceptions": len(plan.exceptions),
+                                              "drafts": len(plan.drafts),
+                                              "reasons": plan.exceptions["reason"].value_counts().to_dict()}))
+
+
+def _outcome(month, row, outcome, reason_code, reason, posting_key, run_id, now) -> dict:
+    return {"month": month, "source_system": row["source"], "source_id": row["source_id"],
+            "parent_id": row.get("parent_id"), "source_version": row["version"], "record_date": row["record_date"],
+            "amount": str(row["amount"]), "currency": row["currency"], "outcome": outcome,
+            "reason_code": reason_code, "reason": reason, "posting_key": posting_key, "run_id": run_id,
+            "updated_at": now}
+
+
+def month_status(engine: Engine, target: LedgerTarget, month: str) -> list[dict]:
+    """Every record of the month: posted (with the ledger id), pending, rejected or held, with its reason, and
+    the receipts its entry still misses."""
+    with engine.connect() as connection:
+        outcomes = [dict(r._mapping) for r in connection.execute(
+            sa.select(record_outcomes).where(record_outcomes.c.month == month)
+            .order_by(record_outcomes.c.source_system, record_outcomes.c.record_date, record_outcomes.c.source_id))]
+    rows = postings.rows_for_keys(engine, target, [o["posting_key"] for o in outcomes if o["posting_key"]])
+    missing = receipts.month_summary(engine, target, month)["missing"]
+    status = []
+    for o in outcomes:
+        posting = rows.get(o["posting_key"] or "")
+        if o["outcome"] == "exception":
+            state, reason, ledger_id = "held", f"{o['reason_code']}: {o['reason']}", None
+        elif posting is None:
+            state, reason, ledger_id = "pending", "drafted, not yet posted", None
+        else:
+            state = {"failed": "rejected", "flagged": "held"}.get(posting["status"], posting["status"])
+            reason, ledger_id = posting["last_error"], posting["ledger_entity_id"]
+        status.append({"source": o["source_system"], "source_id": o["source_id"], "parent_id": o["parent_id"],
+                       "date": o["record_date"].isoformat(), "amount": o["amount"], "currency": o["currency"],
+                       "status": state, "ledger_id": ledger_id, "posting_key": o["posting_key"], "reason": reason,
+                       "receipts_missing": [m["file"] for m in missing.get(o["posting_key"] or "", [])]})
+    return status

@@ -1,0 +1,1 @@
+"""Brex in the Dagster shell: the client resource and the month's spend."""

@@ -1,0 +1,1 @@
+"""The ledger in the Dagster shell, whichever it is: reference data, postings, checks, status."""

@@ -1,0 +1,1 @@
+"""Zoho Books in the Dagster shell: its `ledger` resource."""
