@@ -29,8 +29,8 @@ from ml_connector.vendors import ensure_vendors
 class MonthPosting:
     report: PostingReport
     receipts: ReceiptReport
-    tie_out: TieOut
-    read_back: ReadBack
+    tie_out: TieOut | None  # None when some outcomes are still unknown: the month cannot tie out yet
+    read_back: ReadBack | None
     waited_for: Holder | None
     calls: int  # ledger requests this run made
 
@@ -50,7 +50,7 @@ def post_month(engine: Engine, ledger: Ledger, plan: MonthPlan, fetch: Fetch, *,
         drafts = [d.with_vendor_ids(ids) for d in plan.drafts]
         report = Poster(engine, ledger, lease, run_id=run_id, progress=progress).post(drafts)
         receipts = attach_owed(engine, ledger, plan.month, fetch, run_id=run_id)
-        result, back = tie_out_month(engine, ledger, plan)
+        result, back = tie_out_month(engine, ledger, plan) if report.is_complete else (None, None)
     finally:
         lease.release()
     return MonthPosting(report, receipts, result, back, lease.waited_for, ledger.calls - calls_before)

@@ -36,6 +36,23 @@ def ledger_resource(settings: Settings, store: ConnectorStoreResource) -> Ledger
             organization_id=settings.zoho_organization_id or "", allowed_api_domains=settings.zoho_allowed_api_domains,
             requests_per_minute=settings.zoho_requests_per_minute, timeout_seconds=settings.http_timeout_seconds,
             cache_seconds=settings.reference_cache_seconds)
+    if settings.ledger == "xero":
+        from pipelines.xero.resources import XeroResource
+
+        return XeroResource(
+            store=store, api_url=settings.xero_api_url, token_url=settings.xero_token_url,
+            client_id=settings.xero_client_id or "", client_secret=env("ML_CONNECTOR_XERO_CLIENT_SECRET"),
+            refresh_token=env("ML_CONNECTOR_XERO_REFRESH_TOKEN"), tenant_id=settings.xero_tenant_id or "",
+            timeout_seconds=settings.http_timeout_seconds, cache_seconds=settings.reference_cache_seconds)
+    if settings.ledger == "quickbooks":
+        from pipelines.quickbooks.resources import QuickBooksResource
+
+        return QuickBooksResource(
+            store=store, base_url=settings.quickbooks_base_url, token_url=settings.quickbooks_token_url,
+            client_id=settings.quickbooks_client_id or "", client_secret=env("ML_CONNECTOR_QUICKBOOKS_CLIENT_SECRET"),
+            refresh_token=env("ML_CONNECTOR_QUICKBOOKS_REFRESH_TOKEN"), realm_id=settings.quickbooks_realm_id or "",
+            minor_version=settings.quickbooks_minor_version, timeout_seconds=settings.http_timeout_seconds,
+            cache_seconds=settings.reference_cache_seconds)
     raise ConfigError(f"ledger {settings.ledger} is not available in this build.", setting="ML_CONNECTOR_LEDGER",
                       fix="set ML_CONNECTOR_LEDGER=zoho_books")
 

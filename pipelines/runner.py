@@ -6,14 +6,20 @@ posting step takes the month's lease in the store like every other run, so a CLI
 same month never post at once.
 """
 
+import json
 import os
 import shutil
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.events import DagsterEventType
 
 from ml_connector.settings import load_settings
+from ml_connector.store import asset_values
 
 REPO_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
 WRITES = (dg.AssetKey("ledger_postings"), dg.AssetKey("expensify_acknowledgements"))
@@ -37,36 +43,85 @@ def prepare_home(home: Path) -> None:
 
 
 def run_month(month: str, *, dry_run: bool = False, home: Path | None = None, log_level: str = "WARNING",
-              launched_by: str = "cli", defs: dg.Definitions | None = None) -> dict:
-    """Materialise `month_sync` for `month` (YYYY-MM). A dry run stops before anything is written to a ledger."""
-    if defs is None:
-        from pipelines.definitions import build_definitions
+              launched_by: str = "cli", defs: dg.Definitions | None = None, submit: bool | None = None) -> dict:
+    """Materialise `month_sync` for `month` (YYYY-MM). A dry run stops before anything is written to a ledger.
 
-        defs = build_definitions()  # from the environment as it is now
-    job = defs.resolve_job_def("month_sync")
+    When a daemon serves the instance's run queue (and `submit` is not False), the run is queued there, so it
+    obeys the same pools and queue as runs from the UI, schedules and sensors, and this call waits for it;
+    otherwise it executes in this process. Either way the posting step takes the month's lease in the store."""
+    from pipelines.definitions import build_definitions
+
     home = home or instance_home()
-    selection = None
-    if dry_run:
-        selection = [key for key in job.asset_layer.asset_graph.get_all_asset_keys() if key not in WRITES]
+    tags = {"ml_connector/source": launched_by, "dagster/partition": f"{month}-01"}
+    defs = defs or build_definitions()  # from the environment as it is now
+    engine = defs.resources["store"].engine()
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        result = job.execute_in_process(partition_key=f"{month}-01", instance=instance, raise_on_error=False,
-                                        asset_selection=selection, tags={"ml_connector/source": launched_by},
-                                        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
-        return summarise(month, result, dry_run, str(home))
+        if submit is not False and not dry_run and daemon_serves_queue(instance):
+            run_id = submit_to_queue(instance, tags)
+        else:
+            job = defs.resolve_job_def("month_sync")
+            selection = None
+            if dry_run:
+                selection = [key for key in job.asset_layer.asset_graph.get_all_asset_keys() if key not in WRITES]
+            result = job.execute_in_process(partition_key=f"{month}-01", instance=instance, raise_on_error=False,
+                                            asset_selection=selection, tags={"ml_connector/source": launched_by},
+                                            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+            run_id = result.run_id
+        return summarise(instance, engine, month, run_id, dry_run, str(home))
 
 
-def summarise(month: str, result: dg.ExecuteInProcessResult, dry_run: bool, home: str) -> dict:
-    metadata = {}
-    for event in result.get_asset_materialization_events():
-        materialization = event.step_materialization_data.materialization
-        metadata[materialization.asset_key.to_user_string()] = {k: _plain(v.value)
-                                                                for k, v in materialization.metadata.items()}
-    checks = {e.check_name: {"passed": e.passed, "description": e.description,
-                             "severity": e.severity.value} for e in result.get_asset_check_evaluations()}
-    failures = [e.event_specific_data.error.message.strip() for e in result.all_events if e.is_step_failure]
-    summary = {"month": month, "run_id": result.run_id, "success": result.success, "dry_run": dry_run,
-               "dagster_home": home, "checks": checks, "failures": failures, "assets": metadata}
-    plan = _value(result, "journal_drafts")
+def daemon_serves_queue(instance: dg.DagsterInstance, max_age_seconds: float = 90.0) -> bool:
+    """Whether a `dagster-daemon` heartbeat for the run queue is fresh on this instance."""
+    try:
+        beats = instance.get_daemon_heartbeats()
+    except Exception:  # noqa: BLE001 - an instance without daemon storage has no daemon
+        return False
+    beat = beats.get("QUEUED_RUN_COORDINATOR")
+    return beat is not None and time.time() - beat.timestamp < max_age_seconds
+
+
+def submit_to_queue(instance: dg.DagsterInstance, tags: dict, timeout_seconds: float = 6 * 3600) -> str:
+    """Queue the month's run through Dagster's own launcher (`dagster job launch`) and wait for it to end."""
+    repo = Path(__file__).resolve().parents[1]
+    before = {r.run_id for r in instance.get_runs(limit=50)}
+    subprocess.run([sys.executable, "-m", "dagster", "job", "launch", "-w", str(repo / "workspace.yaml"),
+                    "-j", "month_sync", "--tags", json.dumps(tags)], cwd=repo, check=True, capture_output=True,
+                   env=os.environ | {"DAGSTER_HOME": instance.root_directory})
+    run = next(r for r in instance.get_runs(limit=50) if r.run_id not in before)
+    deadline = time.monotonic() + timeout_seconds
+    while not instance.get_run_by_id(run.run_id).is_finished:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"run {run.run_id} did not finish within {timeout_seconds:.0f} s")
+        time.sleep(1.0)
+    return run.run_id
+
+
+def summarise(instance: dg.DagsterInstance, engine, month: str, run_id: str, dry_run: bool, home: str) -> dict:
+    """The run as a person needs it, from the instance's event log and the values the store keeps."""
+    metadata: dict = {}
+    checks: dict = {}
+    failures: list[str] = []
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None:
+            continue
+        if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            materialization = event.step_materialization_data.materialization
+            metadata[materialization.asset_key.to_user_string()] = {
+                k: _plain(v.value) for k, v in materialization.metadata.items()}
+        elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.asset_check_evaluation_data
+            checks[evaluation.check_name] = {"passed": evaluation.passed, "description": evaluation.description,
+                                             "severity": evaluation.severity.value}
+        elif event.event_type == DagsterEventType.STEP_FAILURE:
+            failures.append(event.step_failure_data.error.message.strip())
+        elif event.event_type == DagsterEventType.STEP_UP_FOR_RETRY:
+            failures.append(f"{event.step_key} was retried: {_reason(event.event_specific_data.error)}")
+    run = instance.get_run_by_id(run_id)
+    summary = {"month": month, "run_id": run_id, "success": run.status == dg.DagsterRunStatus.SUCCESS,
+               "dry_run": dry_run, "dagster_home": home, "checks": checks, "failures": failures, "assets": metadata}
+    partition = f"{month}-01"
+    plan = asset_values.get(engine, "journal_drafts", partition) if "journal_drafts" in metadata else None
     if plan is not None:
         summary["fetched"] = {"brex": metadata.get("brex_spend", {}).get("dagster/row_count", 0),
                               "expensify": metadata.get("expensify_spend", {}).get("dagster/row_count", 0),
@@ -78,8 +133,12 @@ def summarise(month: str, result: dg.ExecuteInProcessResult, dry_run: bool, home
         summary["drafts"] = len(plan.drafts)
         if dry_run:
             summary["would_post"] = [_draft_view(d) for d in plan.drafts]
-    posting = _value(result, "ledger_postings")
+    posting = asset_values.get(engine, "ledger_postings", partition) if "ledger_postings" in metadata else None
     if posting is not None:
+        # The stored value is the month's newest; what this run itself did comes from its own materialisation.
+        mine = metadata["ledger_postings"]
+        posting = posting | {k: mine[k] for k in ("posted_now", "found_by_search", "posted_earlier", "ledger_calls")
+                             if k in mine}
         summary["posting"] = posting
         summary["tie_out"] = posting["tie_out"]
     summary["done"] = is_done(summary)
@@ -98,11 +157,14 @@ def is_done(summary: dict) -> bool:
     return bool(posting) and not posting["rejected"] and not posting["unresolved"] and posting["tie_out"]["ties_out"]
 
 
-def _value(result: dg.ExecuteInProcessResult, asset: str):
-    try:
-        return result.asset_value(asset)
-    except Exception:  # noqa: BLE001 - not materialised in this run (failed, skipped or not selected)
-        return None
+def _reason(error) -> str:
+    """The message of the error that caused a retry (Dagster wraps it in RetryRequestedFromPolicy)."""
+    messages = []
+    while error is not None:
+        messages.append(error.message.strip())
+        error = error.cause
+    meaningful = [m for m in messages if "RetryRequestedFromPolicy" not in m]
+    return meaningful[0] if meaningful else (messages[0] if messages else "no reason given")
 
 
 def _plain(value):

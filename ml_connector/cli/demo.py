@@ -18,6 +18,16 @@ def _month(_ctx, _param, value):
     return None if value is None else month_argument(value)
 
 
+def demo_mapping(ledger: str, org: str) -> Path:
+    """The example mapping file that fits the sandbox company of this ledger and organisation."""
+    config = Path(__file__).resolve().parents[2] / "config"
+    for name in (f"mapping.{ledger}.{org}.example.yaml", f"mapping.{ledger}.example.yaml",
+                 f"mapping.{org}.example.yaml"):
+        if (config / name).exists():
+            return config / name
+    return config / "mapping.example.yaml"
+
+
 def _last_full_month() -> str:
     today = date.today()
     year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
@@ -29,10 +39,15 @@ def _last_full_month() -> str:
 @click.option("--records", default=30, show_default=True, help="Brex card expenses in the month.")
 @click.option("--reports", default=4, show_default=True, help="Expensify reports in the month.")
 @click.option("--faults", default=0.0, show_default=True, help="Share of sandbox requests that fail (0 to 1).")
+@click.option("--ledger", type=click.Choice(["zoho_books", "quickbooks", "xero"]), default="zoho_books",
+              show_default=True, help="The sandbox ledger to post to.")
+@click.option("--org", type=click.Choice(["us", "uk"]), default="us", show_default=True,
+              help="The sandbox ledger's organisation: us (no sales tax) or uk (VAT, several locations).")
 @click.option("--home", type=click.Path(file_okay=False), default=None,
               help="Folder for the demo's store and Dagster instance (default: a new temporary folder).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def demo(month: str | None, records: int, reports: int, faults: float, home: str | None, as_json: bool) -> None:
+def demo(month: str | None, records: int, reports: int, faults: float, ledger: str, org: str, home: str | None,
+         as_json: bool) -> None:
     """Start the sandbox APIs, run a month against them on the embedded instance, and print what was
     fetched, posted and flagged, and the tie-out. Exits 1 unless the month ties out."""
     from ml_connector.sandbox.server import SandboxServer
@@ -41,7 +56,7 @@ def demo(month: str | None, records: int, reports: int, faults: float, home: str
     month = month or _last_full_month()
     try:
         config = SandboxConfig(last_month=month, months=1, brex_expenses_per_month=records,
-                               expensify_reports_per_month=reports, faults=faults, slow_seconds=2.0)
+                               expensify_reports_per_month=reports, faults=faults, slow_seconds=2.0, org=org)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     workdir = Path(home) if home else Path(tempfile.mkdtemp(prefix="ml-connector-demo-"))
@@ -52,10 +67,12 @@ def demo(month: str | None, records: int, reports: int, faults: float, home: str
         os.environ["ML_CONNECTOR_HOME"] = str(workdir)
         os.environ.pop("ML_CONNECTOR_DATABASE_URL", None)
         os.environ["DAGSTER_HOME"] = str(dagster_home)
+        os.environ["ML_CONNECTOR_LEDGER"] = ledger
+        os.environ["ML_CONNECTOR_MAPPING_FILE"] = str(demo_mapping(ledger, org))
         if not as_json:
             console.print(f"sandbox APIs on {server.config.public_url}; running {month} "
                           f"({records} Brex expenses, {reports} Expensify reports, faults {faults:.0%}) "
-                          f"at Zoho's real limit of 100 requests a minute")
+                          f"into the sandbox's {ledger} ({org}) at its real rate limits")
         summary = run_month(month, home=dagster_home)
         summary["sandbox_faults_injected"] = dict(server.faults.injected)
     print_json(summary) if as_json else print_run(summary)

@@ -11,6 +11,7 @@ its compact form, `posting_keys.compact`), Xero in a manual journal's narration 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal, Protocol
@@ -66,6 +67,10 @@ class Ledger(Protocol):
         """Before anything posts: the mapped records this ledger would refuse for a reason of its own (a plan
         without classes, a currency the company cannot hold, a third dimension), as rows of `source_id`,
         `reason` and `reason_text` (naming the setting and the fix). Empty when there is nothing to hold."""
+
+    def posting_advice(self, drafts: Sequence[Draft]) -> list[str]:
+        """What a person should know before these drafts post (a daily quota the month would exceed, and the
+        posting mode that fits it); shown with the mapping step's result. Empty when there is nothing to say."""
 
     def find_vendor(self, name: str) -> Vendor | None:
         """The vendor of exactly that name (as the ledger compares names), if the ledger has one."""

@@ -78,6 +78,7 @@ class ExpensifySandbox:
         self.per_10s = SlidingWindow(int(config.limit(PER_10S_KEY, 5)), 10.0)
         self.per_minute = SlidingWindow(int(config.limit(PER_MINUTE_KEY, 20)), 60.0)
         self._limit_lock = threading.Lock()
+        self.throttled = 0  # 429 answers given (rate limits, not injected faults)
         routes = [
             Route(ENDPOINT, self.integrations, methods=["POST", "GET"]),
             Route("/receipts/{name}", self.receipt, methods=["GET"]),
@@ -124,6 +125,7 @@ class ExpensifySandbox:
             return True
         with self._limit_lock:
             if self.per_10s.remaining(user) < 1 or self.per_minute.remaining(user) < 1:
+                self.throttled += 1
                 return False
             self.per_10s.hit(user)
             self.per_minute.hit(user)

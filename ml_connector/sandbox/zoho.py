@@ -134,6 +134,7 @@ class ZohoSandbox:
                 counts = dict(self.request_counts)
             return zoho_json({"requests": counts, "token_refreshes": self.tokens.refresh_count,
                               "in_flight": dict(self.limits.in_flight),
+                              "throttled": {str(k): v for k, v in self.limits.throttled.items()},
                               "daily_used": self.limits.dump()["daily_used"]})
 
         async def latency(request: Request) -> Response:

@@ -44,6 +44,7 @@ class BooksLimits:
         self.concurrency = int(config.limit("zoho.concurrency", 10))
         self.daily_used: dict[str, int] = {}  # "<org>|<org-local date>" -> requests counted
         self.in_flight: dict[str, int] = {}
+        self.throttled: dict[int, int] = {}  # Zoho code (44, 45, 1070) -> 429 answers given
         self._lock = threading.Lock()
 
     def _day_key(self, org: str) -> str:
@@ -53,14 +54,18 @@ class BooksLimits:
         """Admit one request for `org` or raise the 429 Zoho gives; admitted requests must `leave`."""
         with self._lock:
             if self.enforce and self.in_flight.get(org, 0) >= self.concurrency:
-                raise ZohoError(429, 1070, CONCURRENCY_MESSAGE)
+                raise self._throttle(ZohoError(429, 1070, CONCURRENCY_MESSAGE))
             day = self._day_key(org)
             if self.enforce and self.daily_used.get(day, 0) >= self.daily_quota:
-                raise daily_error(self.daily_quota)
+                raise self._throttle(daily_error(self.daily_quota))
             if self.enforce and not self.per_minute.hit(org):
-                raise per_minute_error()
+                raise self._throttle(per_minute_error())
             self.daily_used[day] = self.daily_used.get(day, 0) + 1
             self.in_flight[org] = self.in_flight.get(org, 0) + 1
+
+    def _throttle(self, error: ZohoError) -> ZohoError:
+        self.throttled[error.code] = self.throttled.get(error.code, 0) + 1
+        return error
 
     def leave(self, org: str) -> None:
         with self._lock:

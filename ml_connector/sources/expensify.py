@@ -162,7 +162,7 @@ class ExpensifyClient:
         # user, not per process); without one (a unit test), by the threads of this process.
         self.limits = _Limits([
             StoreRateBudget(engine, "expensify", f"{partner_user_id}/{window:g}s", int(limit),
-                            float(window) + WINDOW_MARGIN_SECONDS) if engine is not None else
+                            float(window) + WINDOW_MARGIN_SECONDS, headroom=1.0) if engine is not None else
             shared_limiter("expensify", f"{partner_user_id}/{window:g}s", int(limit),
                            float(window) + WINDOW_MARGIN_SECONDS)
             for limit, window in rate_limits])

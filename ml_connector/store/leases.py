@@ -3,8 +3,9 @@
 A run takes the month's lease before it posts and renews it from a heartbeat thread while it holds it. A
 second run for the same month waits for it (bounded, saying for whom), then gives up with `MonthBusy`
 naming the holder. A lease whose expiry has passed belongs to a dead run (killed, crashed, its machine
-gone): the next run takes it over. Claims in the posting ledger name the lease's owner token, so "is the
-run that claimed this still alive?" is one question: does its lease still stand?
+gone): the next run takes it over; on the holder's own machine a vanished process is noticed at once.
+Claims in the posting ledger name the lease's owner token, so "is the run that claimed this still alive?"
+is one question: does its lease still stand?
 
 Renewal is the fence: the poster renews right before every call it sends, and a holder that finds its
 lease gone (it was paused longer than the expiry and someone took over) stops before sending anything.
@@ -77,24 +78,41 @@ def _key(target: LedgerTarget, month: str):
 
 
 def holder(engine: Engine | Connection, target: LedgerTarget, month: str) -> Holder | None:
-    """Who holds the month now (None when nobody does, or the last holder's lease has expired)."""
-    statement = sa.select(month_leases).where(_key(target, month) & (month_leases.c.expires_at > utc_now()))
+    """Who holds the month now (None when nobody does, or the last holder is dead)."""
+    statement = sa.select(month_leases).where(_key(target, month))
     if isinstance(engine, Engine):
         with engine.connect() as connection:
             row = connection.execute(statement).first()
     else:
         row = engine.execute(statement).first()
-    return None if row is None else Holder(row.owner, row.run_id, row.launched_by, row.host, row.pid,
-                                           row.acquired_at, row.expires_at)
+    if row is None or is_dead(row.host, row.pid, row.expires_at):
+        return None
+    return Holder(row.owner, row.run_id, row.launched_by, row.host, row.pid, row.acquired_at, row.expires_at)
+
+
+def is_dead(host: str | None, pid: int | None, expires_at: datetime) -> bool:
+    """A holder is dead when its lease has expired, or, on this very machine, when its process is gone (a
+    SIGKILLed run is noticed at once rather than after the expiry)."""
+    if expires_at <= utc_now():
+        return True
+    if host != socket.gethostname()[:255] or not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def live_owners(connection: Connection, owners: set[str]) -> set[str]:
     """Which of these lease owners still hold a lease (their run is alive)."""
     if not owners:
         return set()
-    rows = connection.execute(sa.select(month_leases.c.owner).where(
-        month_leases.c.owner.in_(sorted(owners)) & (month_leases.c.expires_at > utc_now())))
-    return {row.owner for row in rows}
+    rows = connection.execute(sa.select(month_leases.c.owner, month_leases.c.host, month_leases.c.pid,
+                                        month_leases.c.expires_at).where(month_leases.c.owner.in_(sorted(owners))))
+    return {row.owner for row in rows if not is_dead(row.host, row.pid, row.expires_at)}
 
 
 class MonthLease:
@@ -155,10 +173,10 @@ class MonthLease:
                     return None
                 except sa.exc.IntegrityError:  # another process inserted it between our read and write
                     row = connection.execute(sa.select(month_leases).where(_key(self.target, self.month))).first()
-            if row.expires_at <= now or row.owner == self.owner:
-                if row.expires_at <= now:
-                    log.warning("taking over %s %s from a dead run (%s, lease expired %s)", self.target, self.month,
-                                row.run_id, row.expires_at)
+            if row.owner == self.owner or is_dead(row.host, row.pid, row.expires_at):
+                if row.owner != self.owner:
+                    log.warning("taking over %s %s from a dead run (%s, pid %s on %s)", self.target, self.month,
+                                row.run_id, row.pid, row.host)
                 connection.execute(month_leases.update().where(_key(self.target, self.month)
                                                                & (month_leases.c.owner == row.owner)).values(**values))
                 return None

@@ -1,12 +1,10 @@
 """One rate budget per (system, organisation), shared through the store by every process that calls it.
 
-A token bucket kept in one row of `rate_budgets`: taking a token is a short write transaction (BEGIN
-IMMEDIATE on SQLite, SELECT ... FOR UPDATE on PostgreSQL), so four processes posting four months to one
-Zoho organisation together stay under Zoho's 100 a minute, the way one process alone does.
-
-The bucket holds at most `burst` tokens and refills at `rate` per second. In any window of `window`
-seconds at most burst + rate * window requests can start; both are chosen so that this stays at or under
-`limit * headroom`. A server that says "wait" (429 with Retry-After) pauses the budget for everyone.
+A sliding window kept in one row of `rate_budgets` (the start times of the requests of the last window, the
+way the vendors count): taking a slot is a short write transaction (BEGIN IMMEDIATE on SQLite, SELECT ... FOR
+UPDATE on PostgreSQL), so four processes posting four months to one Zoho organisation together stay under
+Zoho's 100 a minute, exactly as one process alone does. At most `limit * headroom` requests start in any
+`window` seconds. A server that says "wait" (429 with Retry-After) pauses the budget for everyone.
 """
 
 from __future__ import annotations
@@ -23,14 +21,6 @@ from ml_connector.store.schema import rate_budgets
 from ml_connector.store.sql import for_update
 
 
-def bucket_shape(limit: int, window_seconds: float, headroom: float) -> tuple[float, float]:
-    """(burst, rate per second) such that burst + rate * window <= limit * headroom."""
-    allowed = max(1.0, limit * headroom)
-    burst = max(1.0, min(10.0, allowed * 0.1))
-    rate = max(allowed - burst, 0.5) / window_seconds
-    return burst, rate
-
-
 class StoreRateBudget:
     """The `RateLimiter` interface (`acquire`, `pause`, `waited_seconds`) over a row shared by processes."""
 
@@ -42,7 +32,7 @@ class StoreRateBudget:
         self.key = key[:128]
         self.limit = limit
         self.window_seconds = window_seconds
-        self.burst, self.rate = bucket_shape(limit, window_seconds, headroom)
+        self.allowed = max(1, int(limit * headroom))
         self._clock = clock
         self._sleep = sleep
         self._local = threading.Lock()  # one thread of this process in the row at a time
@@ -60,7 +50,7 @@ class StoreRateBudget:
             self._sleep(wait)
 
     def _take(self) -> float:
-        """Take one token and return 0, or return how long to wait before trying again."""
+        """Take a slot and return 0, or return how long to wait before trying again."""
         with self._local, write_transaction(self.engine) as connection:
             now = self._clock()
             row = connection.execute(for_update(sa.select(rate_budgets).where(self._row_filter()),
@@ -69,24 +59,21 @@ class StoreRateBudget:
                 try:
                     with connection.begin_nested():
                         connection.execute(rate_budgets.insert().values(
-                            system=self.system, budget_key=self.key, tokens=self.burst - 1, updated_at=now,
-                            paused_until=0.0))
+                            system=self.system, budget_key=self.key, recent=[now], paused_until=0.0))
                     return 0.0
                 except sa.exc.IntegrityError:
                     row = connection.execute(sa.select(rate_budgets).where(self._row_filter())).first()
             if row.paused_until > now:
                 return row.paused_until - now
-            tokens = min(self.burst, row.tokens + max(0.0, now - row.updated_at) * self.rate)
-            if tokens >= 1.0:
-                connection.execute(rate_budgets.update().where(self._row_filter())
-                                   .values(tokens=tokens - 1.0, updated_at=now))
+            recent = [t for t in (row.recent or []) if t > now - self.window_seconds]
+            if len(recent) < self.allowed:
+                connection.execute(rate_budgets.update().where(self._row_filter()).values(recent=[*recent, now]))
                 return 0.0
-            connection.execute(rate_budgets.update().where(self._row_filter()).values(tokens=tokens, updated_at=now))
-            return (1.0 - tokens) / self.rate
+            return max(0.001, min(recent) + self.window_seconds - now)
 
     def pause(self, seconds: float) -> None:
         """The server told us to wait: hold back every process of this budget for `seconds`."""
         with self._local, write_transaction(self.engine) as connection:
             until = self._clock() + seconds
             connection.execute(rate_budgets.update().where(self._row_filter() & (rate_budgets.c.paused_until < until))
-                               .values(paused_until=until, tokens=0.0, updated_at=self._clock()))
+                               .values(paused_until=until))

@@ -136,14 +136,14 @@ month_leases = Table(
     Index("ix_month_leases_owner", "owner"),
 )
 
-# A rate budget per (system, organisation) shared by every process: a token bucket in one row.
+# A rate budget per (system, organisation) shared by every process: the start times of the last window's
+# requests, in seconds since the epoch (wall clock: every process agrees).
 rate_budgets = Table(
     "rate_budgets",
     metadata,
     Column("system", String(32), primary_key=True),
     Column("budget_key", String(128), primary_key=True),
-    Column("tokens", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),  # seconds since the epoch (wall clock: every process agrees)
+    Column("recent", JSON, nullable=False),
     Column("paused_until", Float, nullable=False, default=0.0),
 )
 

@@ -24,7 +24,7 @@ from pipelines.partitions import monthly_partitions
 from pipelines.store.resources import ConnectorStoreResource
 
 OWNERS = ["team:finance-data"]
-POSTING_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+POSTING_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 LINKS_SHOWN = 20
 
 
@@ -71,14 +71,14 @@ def build_ledger_assets(kind: str, ledger_name: str, pool: str, lease_wait_secon
             "records_held": state.records_held,
             "receipts": dg.MetadataValue.json(state.receipts),
             **totals("posted_total", state.posted_totals), **totals("drafted_total", state.drafted_totals),
-            "ties_out": done.tie_out.ties_out, "ledger_calls": done.calls,
-            "entries_read_back": done.read_back.reads,
+            "ties_out": bool(done.tie_out and done.tie_out.ties_out), "ledger_calls": done.calls,
+            "entries_read_back": done.read_back.reads if done.read_back else 0,
             "links": dg.MetadataValue.md("\n".join(f"- [{k}]({u})" for k, u in
                                                    list(sorted(state.links.items()))[:LINKS_SHOWN]) or "_none_"),
         }
         if done.waited_for is not None:
             metadata["waited_for"] = done.waited_for.describe()
-        if not state.is_complete:
+        if not state.is_complete or done.tie_out is None:
             # Outcomes still unknown: fail as retryable, so the retry settles them by searching first.
             raise dagster_failure(state, metadata)
         if state.rejected:

@@ -57,6 +57,9 @@ def journal_drafts(context: dg.AssetExecutionContext, spend_records: MonthRecord
         plan = plan_month(month, client.target, spend_records.records, mapping.rules(), ledger_reference_data,
                           store.engine(), sources_read=spend_records.sources, preflight=client.preflight)
         save_outcomes(store.engine(), plan, context.run.run_id)
+        advice = client.posting_advice(plan.drafts)
+    for line in advice:
+        context.log.warning(line)
     reasons = {str(k): int(v) for k, v in plan.exceptions["reason"].value_counts().items()}
     yield dg.Output(plan, metadata={
         "dagster/row_count": len(plan.mapped),
@@ -67,6 +70,7 @@ def journal_drafts(context: dg.AssetExecutionContext, spend_records: MonthRecord
         "held_by_reason": dg.MetadataValue.json(reasons),
         **totals("drafted_total", plan.totals_by_currency()),
         "draft_preview": table(plan.mapped, DRAFT_PREVIEW),
+        "posting_advice": dg.MetadataValue.md("\n".join(f"- {a}" for a in advice) or "_none_"),
     })
     yield checks.balanced(plan)
     yield checks.accounted_for(plan)

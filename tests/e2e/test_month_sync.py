@@ -68,6 +68,8 @@ def test_faults_and_lost_responses_still_post_every_record_exactly_once(harness)
 
 def test_token_expiring_mid_run_causes_no_failure(harness):
     with harness(token_ttl_seconds=1) as h:
+        # Each Zoho call takes a little while, so the month outlives several one-second tokens.
+        requests.post(f"{h.server.url('zoho')}/_sandbox/latency", json={"seconds": 0.1}, timeout=10)
         summary = h.run()
         assert summary["success"], summary["failures"]
         assert summary["tie_out"]["ties_out"]

@@ -7,6 +7,7 @@ and returns a `LedgerCase` for a store URL.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -19,7 +20,7 @@ from ml_connector.models import BillDraft, BillLine, JournalDraft, JournalLine, 
 from ml_connector.posting_keys import posting_key_for
 from ml_connector.sandbox.config import SandboxConfig
 from ml_connector.sandbox.server import SandboxServer
-from tests.resources import zoho_ledger
+from tests.resources import quickbooks_ledger, xero_ledger, zoho_ledger
 
 MONTH_DAY = date(2026, 10, 14)
 
@@ -79,7 +80,28 @@ def _zoho(server: SandboxServer, store_url: str) -> LedgerCase:
                       f"{server.url('zoho')}/_sandbox/journals")
 
 
-CASES: dict[str, Callable[[SandboxServer, str], LedgerCase]] = {"zoho_books": _zoho}
+_XERO_STORES: dict[str, str] = {}
+
+
+def _xero(server: SandboxServer, store_url: str) -> LedgerCase:
+    # Xero rotates refresh tokens strictly: one connection keeps its newest token in one store, as a
+    # deployment does, so every test of a sandbox shares the store that holds it.
+    url = _XERO_STORES.setdefault(server.config.public_url, f"sqlite:///{tempfile.mkdtemp()}/xero.db")
+    return LedgerCase("xero", xero_ledger(server, url), server, f"{server.url('xero')}/_sandbox/entries")
+
+
+_QUICKBOOKS_STORES: dict[str, str] = {}
+
+
+def _quickbooks(server: SandboxServer, store_url: str) -> LedgerCase:
+    # Intuit rotates refresh tokens: the connection keeps its newest one in one store, as a deployment does.
+    url = _QUICKBOOKS_STORES.setdefault(server.config.public_url, f"sqlite:///{tempfile.mkdtemp()}/quickbooks.db")
+    return LedgerCase("quickbooks", quickbooks_ledger(server, url), server,
+                      f"{server.url('quickbooks')}/_sandbox/entries")
+
+
+CASES: dict[str, Callable[[SandboxServer, str], LedgerCase]] = {"zoho_books": _zoho, "xero": _xero}
+CASES["quickbooks"] = _quickbooks
 
 
 @pytest.fixture(scope="module")

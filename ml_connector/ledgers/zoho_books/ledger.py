@@ -7,6 +7,7 @@ tie-out one list page per 200 entries; an entry is read again only when its list
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -121,6 +122,14 @@ class ZohoBooks:
     def preflight(self, mapped: pd.DataFrame, reference: ReferenceData) -> pd.DataFrame:
         """Nothing Zoho-specific to hold: locks, accounts, currencies and mandatory tags are mapping's checks."""
         return pd.DataFrame(columns=["source_id", "reason", "reason_text"])
+
+    def posting_advice(self, drafts: Sequence[Draft]) -> list[str]:
+        calls = len(drafts) + 20  # a POST per entry, and a few list pages and reference reads
+        if self.capabilities.requests_per_day and calls > self.capabilities.requests_per_day:
+            return [f"{len(drafts)} entries need about {calls} Zoho calls; the organisation's plan allows "
+                    f"{self.capabilities.requests_per_day} a day, so posting continues the next day. Brex posting_mode "
+                    f"per_day needs far fewer entries."]
+        return []
 
     def _tag_options_wire(self) -> list[dict]:
         options: list[dict] = []

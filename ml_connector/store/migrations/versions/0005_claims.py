@@ -112,8 +112,7 @@ def upgrade() -> None:
         "rate_budgets",
         sa.Column("system", sa.String(32), primary_key=True),
         sa.Column("budget_key", sa.String(128), primary_key=True),
-        sa.Column("tokens", sa.Float, nullable=False),
-        sa.Column("updated_at", sa.Float, nullable=False),
+        sa.Column("recent", sa.JSON, nullable=False),
         sa.Column("paused_until", sa.Float, nullable=False),
     )
 

@@ -1,0 +1,1 @@
+"""QuickBooks Online in the Dagster shell: its `ledger` resource."""

@@ -1,0 +1,1 @@
+"""Xero as the ledger of the code location."""
