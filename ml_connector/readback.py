@@ -39,12 +39,16 @@ def read_back(engine: Engine, ledger: Ledger, month: str, keys: set[str], *,
     start, end = month_bounds(month)
     result = ReadBack()
     by_key: dict[str, list[EntrySummary]] = defaultdict(list)
-    for row in ledger.list_entries(start, end):
+    stored = postings.rows_for_keys(engine, ledger.target, sorted(keys))
+    # Only the kinds the month holds: a month of journals reads no bill pages. (A key never stored, a draft
+    # not attempted yet, could be either.)
+    kinds = tuple(sorted({row["kind"] or "journal" for row in stored.values()} | ({"journal", "bill"}
+                                                                               if len(stored) < len(keys) else set())))
+    for row in ledger.list_entries(start, end, kinds or ("journal", "bill")):
         if row.posting_key and not row.is_void:
             by_key[row.posting_key].append(row)
     known = keys | (known_keys or set())
     result.unknown = [r for key, rs in by_key.items() if key not in known for r in rs]
-    stored = postings.rows_for_keys(engine, ledger.target, sorted(keys))
     for key in sorted(keys):
         rows = by_key.get(key, [])
         result.rows[key] = rows

@@ -85,8 +85,8 @@ class Ledger(Protocol):
         """Create the entry; Uncertain when it may have landed without us hearing. The result carries the
         lines as the ledger saved them when its answer shows them."""
 
-    def list_entries(self, start: date, end: date) -> list[EntrySummary]:
-        """Every journal and bill dated within [start, end], from the list pages (ours carry their key)."""
+    def list_entries(self, start: date, end: date, kinds: tuple[str, ...] = ("journal", "bill")) -> list[EntrySummary]:
+        """Every entry of these kinds dated within [start, end], from the list pages (ours carry their key)."""
 
     def read_entry(self, kind: str, ledger_entity_id: str) -> PostingResult | None:
         """One entry as the ledger holds it now, with its lines; None when it was deleted."""

@@ -14,10 +14,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from ml_connector.errors import AuthError, ConfigError
 from ml_connector.http import HttpClient, RetryPolicy, shared_limiter
 from ml_connector.models import SpendRecord
 from ml_connector.money import from_minor_units
+from ml_connector.store.rate_budget import StoreRateBudget
 
 SPEND_TYPES = ("PURCHASE", "REFUND", "CHARGEBACK")
 APPROVED_STATUSES = ("APPROVED", "SETTLED")
@@ -80,10 +83,13 @@ class BrexAuth:
 
 class BrexClient:
     def __init__(self, base_url: str, auth: BrexAuth, *, account_key: str = "default",
-                 retry: RetryPolicy | None = None, timeout: tuple[float, float] = (5.0, 30.0)) -> None:
+                 retry: RetryPolicy | None = None, timeout: tuple[float, float] = (5.0, 30.0),
+                 engine: Engine | None = None) -> None:
         self.auth = auth
-        self.http = HttpClient("brex", base_url, limiter=shared_limiter("brex", account_key, int(PER_MINUTE * 0.9), 60),
-                               retry=retry, timeout=timeout)
+        # With a store, one budget for every process reading this Brex account; without one, this process's.
+        limiter = (StoreRateBudget(engine, "brex", account_key, PER_MINUTE, 60.0) if engine is not None
+                   else shared_limiter("brex", account_key, int(PER_MINUTE * 0.9), 60))
+        self.http = HttpClient("brex", base_url, limiter=limiter, retry=retry, timeout=timeout)
 
     @classmethod
     def from_settings(cls, settings, vault=None, **kwargs: Any) -> BrexClient:

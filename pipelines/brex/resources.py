@@ -27,4 +27,4 @@ class BrexResource(dg.ConfigurableResource):
                         token_url=self.token_url, client_id=self.client_id or None,
                         client_secret=secret(self.client_secret, self.store, "brex", "client_secret") or None,
                         refresh_token=secret(self.refresh_token, self.store, "brex", "refresh_token") or None)
-        return BrexClient(self.base_url, auth, timeout=timeout(self.timeout_seconds))
+        return BrexClient(self.base_url, auth, timeout=timeout(self.timeout_seconds), engine=self.store.engine())

@@ -20,8 +20,11 @@ import requests
 
 from ml_connector.ledgers.quickbooks.auth import quickbooks_tokens
 from ml_connector.posting_keys import expand
+from ml_connector.settings import load_settings
 from ml_connector.store import open_store
 from ml_connector.store.audit import query
+from pipelines.definitions import build_definitions
+from pipelines.resources import ledger_resource, store_resource
 from tests.conftest import REPO
 from tests.e2e.conftest import MONTH
 from tests.resources import QUICKBOOKS_MAPPING
@@ -237,3 +240,20 @@ def test_four_concurrent_runs_of_one_month_post_nothing_twice(harness, postgres_
         assert sum(posted_now) == sum(_keys(h).values()), posted_now  # the others waited, then found it posted
         names = Counter(v.name.casefold() for v in h.ledger().reference_data().vendors)
         assert max(names.values()) == 1, "a vendor was created twice"
+
+
+def test_the_same_graph_says_quickbooks_on_the_ledger_assets(harness):
+    with harness(**SMALL) as h:
+        defs = build_definitions(h.resources())
+        for asset in ("ledger_reference_data", "ledger_postings"):
+            assert [spec.kinds for spec in defs.resolve_assets_def(asset).specs] == [{"quickbooks"}]
+
+
+def test_the_code_location_builds_the_quickbooks_resource_from_the_settings():
+    settings = load_settings({"ML_CONNECTOR_LEDGER": "quickbooks", "ML_CONNECTOR_QUICKBOOKS_REALM_ID": "4620816365",
+                              "ML_CONNECTOR_QUICKBOOKS_CLIENT_ID": "ABcdef",
+                              "ML_CONNECTOR_QUICKBOOKS_MINOR_VERSION": "80"})
+    resource = ledger_resource(settings, store_resource(settings))
+    assert (resource.kind, resource.display_name, resource.realm_id, resource.minor_version) == (
+        "quickbooks", "QuickBooks Online", "4620816365", 80)
+    assert resource.base_url == "https://quickbooks.api.intuit.com" and resource.target().org == "4620816365"

@@ -30,6 +30,7 @@ from ml_connector.sandbox.config import SandboxConfig
 from ml_connector.sandbox.server import SandboxServer
 from ml_connector.store import open_store
 from ml_connector.store.audit import query
+from ml_connector.store.rate_budget import StoreRateBudget
 from tests.conftest import REPO
 from tests.ledgers.conftest import MONTH_DAY, account, bill, journal
 from tests.resources import QUICKBOOKS_MAPPING, quickbooks_ledger
@@ -481,3 +482,14 @@ def test_posting_advice_speaks_when_a_month_takes_long_at_500_a_minute(qbo_sandb
     (advice,) = ledger.posting_advice(drafts)
     assert "500 a minute" in advice and "per_day" in advice
     assert ledger.posting_advice(drafts[:50]) == []
+
+
+def test_the_ledger_spends_one_budget_per_company_shared_through_the_store(qbo_sandbox, tmp_path):
+    store = f"sqlite:///{tmp_path / 'c.db'}"
+    chain = own_chain(qbo_sandbox)
+    first, second = (quickbooks_ledger(qbo_sandbox, store, refresh_token=chain, requests_per_minute=500)
+                     for _ in range(2))
+    budgets = [ledger.api.http.limiter for ledger in (first, second)]
+    assert all(isinstance(b, StoreRateBudget) for b in budgets)
+    assert {(b.system, b.key, b.limit, b.window_seconds) for b in budgets} == {
+        ("quickbooks", qbo_sandbox.config.credentials.quickbooks_realm_id, 500, 60.0)}

@@ -368,3 +368,12 @@ def test_preflight_holds_a_third_tracking_category_and_two_dimensions_on_one(led
     held = ledger.preflight(_mapped(**same), reference)
     assert list(held["reason"]) == ["tracking_category_twice"]
     assert ledger.preflight(_mapped(), reference).empty
+
+
+def test_preflight_holds_a_report_whose_bill_would_total_below_zero(ledger):
+    reference = ledger.reference_data()
+    rows = pd.concat([_mapped(source="expensify", source_id=f"e{i}", parent_id="R9", posting_kind="bill",
+                              amount=Decimal(amount)) for i, amount in enumerate(("10.00", "-25.00"))])
+    held = ledger.preflight(conform(rows, MAPPED_COLUMNS), reference)
+    assert sorted(held["source_id"]) == ["e0", "e1"] and set(held["reason"]) == {"bill_total_negative"}
+    assert ledger.preflight(_mapped(source="expensify", parent_id="R8", posting_kind="bill"), reference).empty

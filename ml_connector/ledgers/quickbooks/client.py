@@ -14,6 +14,10 @@ error taxonomy.
 - 429 (code 3001, "ThrottleExceeded") carries no Retry-After (none is documented), so it is retried with the
   usual backoff. The proactive budget (`StoreRateBudget`, 500 a minute per realm, 10% headroom) keeps us from
   it: a 429 means another app spends the same realm's budget, or the 10-in-flight limit was reached.
+- Lists are read with `ORDERBY Id` and `STARTPOSITION`/`MAXRESULTS` pages of 1000, so an entry created while
+  the pages are read lands on a later page instead of shifting one out of sight (the default order is most
+  recently updated first). Intuit documents no page size ceiling; 1000 is what third parties report and the
+  sandbox enforces (unconfirmed, so never more).
 - In flight: every process sends one request at a time, and the posting step runs in a Dagster pool of one per
   realm, so reaching Intuit's 10 concurrent requests per realm takes more than ten processes on one company
   at the same moment (a backfill of ten months reads reference data at once); should it happen, the 429 is

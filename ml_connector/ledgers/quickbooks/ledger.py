@@ -202,7 +202,7 @@ class QuickBooks:
         entity (an older minor version; the local sandbox) is taken to accept the currencies we know, and
         QuickBooks itself refuses any it lacks (2500) with a message a person can act on."""
         try:
-            return [str(c["Code"]) for c in self.api.select("CompanyCurrency", "Active = true", order_by="Code")
+            return [str(c["Code"]) for c in self.api.select("CompanyCurrency", "Active = true")
                     if c.get("Code")]
         except ValidationRejected as exc:
             if exc.vendor_code not in ("4000", "4001"):

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -26,7 +25,9 @@ from sqlalchemy.engine import Engine
 from ml_connector.errors import NotFound, ValidationRejected
 from ml_connector.ledgers.base import Capabilities
 from ml_connector.ledgers.xero.client import XeroApi
+from ml_connector.ledgers.xero.preflight import advice_for, held_records
 from ml_connector.ledgers.xero.quota import DayQuota
+from ml_connector.ledgers.xero.reference import XeroReference
 from ml_connector.ledgers.xero.wire import (
     bill_body,
     entity_id,
@@ -35,30 +36,14 @@ from ml_connector.ledgers.xero.wire import (
     key_filter,
     key_of,
     modified_at,
-    ms_datetime,
     saved_lines,
     summary,
     total_of,
     where_date,
-    xero_date,
 )
-from ml_connector.mapping.schema import DIMENSIONS
-from ml_connector.models import (
-    Account,
-    CurrencyInfo,
-    Draft,
-    EntrySummary,
-    JournalDraft,
-    PostingResult,
-    ReferenceData,
-    TagOption,
-    Vendor,
-)
-from ml_connector.money import precision
+from ml_connector.models import Draft, EntrySummary, JournalDraft, PostingResult, ReferenceData, Vendor
 from ml_connector.receipts import ReceiptRefused
-from ml_connector.store import reference_cache
 from ml_connector.store.rate_budget import StoreRateBudget
-from ml_connector.store.schema import utc_now
 from ml_connector.store.target import LedgerTarget
 
 SYSTEM = "xero"
@@ -69,10 +54,6 @@ CAPABILITIES = Capabilities(
     attachment_max_bytes=10_000_000, attachments_per_entry=10, bills_need_due_date=True,
     vendor_names_unique=True, bill_numbers_unique=False, requests_per_minute=60, requests_per_day=5000)
 _ENDPOINTS = {"journal": "ManualJournals", "bill": "Invoices"}
-CONTACTS_FULL_READ = timedelta(days=1)  # how long incremental contact reads build on one full read
-CONTACTS_KEPT = timedelta(days=2)
-SKEW = timedelta(minutes=5)  # If-Modified-Since is taken this much before the last read's server time
-ADVICE_FIXED_CALLS = 8  # reference data and the tie-out's first list pages, per run
 
 
 def _digest(value: Any) -> str:
@@ -98,7 +79,7 @@ class Xero:
         api.quota = DayQuota(engine, self.tenant_id, daily=daily, max_wait_seconds=quota_wait_seconds)
         self.per_minute = per_minute
         self.headroom = headroom
-        self.cache_age = timedelta(seconds=cache_seconds)
+        self.reference = XeroReference(api, engine, self._target, timedelta(seconds=cache_seconds))
         self._attached: dict[str, set[str]] = {}  # entity id -> file names known to be on it
         self._listed: dict[tuple[str, str], dict] = {}  # (kind, id) -> the entry as the last list page showed it
 
@@ -114,163 +95,19 @@ class Xero:
     def tokens(self):
         return self.api.tokens
 
-    # -- reference data ------------------------------------------------------------------------------
-
-    def _cached(self, part: str, read, max_age: timedelta | None = None) -> Any:
-        payload = reference_cache.get(self.engine, self._target, part, max_age or self.cache_age)
-        if payload is None:
-            payload = read()
-            reference_cache.put(self.engine, self._target, part, payload)
-        return payload
-
-    def _organisation(self) -> dict:
-        """`GET /Organisation` (lock dates change at month end: never cached), keeping its slow facts cached."""
-        org = self.api.call("GET", "Organisation")["Organisations"][0]
-        facts = {"base_currency": str(org.get("BaseCurrency") or "USD"), "short_code": str(org.get("ShortCode") or "")}
-        reference_cache.put(self.engine, self._target, "organisation", facts)
-        return org
-
-    def _facts(self) -> dict:
-        """Base currency and short code, from the last Organisation read (within a day) or a new one."""
-        facts = reference_cache.get(self.engine, self._target, "organisation", timedelta(days=1))
-        if facts is None:
-            self._organisation()
-            facts = reference_cache.get(self.engine, self._target, "organisation", timedelta(days=1))
-        return facts
-
-    def _accounts(self) -> list[dict]:
-        return self._cached("accounts", lambda: [
-            {"id": str(a["AccountID"]), "code": a.get("Code") or None, "name": str(a.get("Name") or ""),
-             "type": str(a.get("Type") or ""), "active": str(a.get("Status") or "ACTIVE") == "ACTIVE"}
-            for a in self.api.call("GET", "Accounts").get("Accounts", [])])
-
-    def _tracking(self) -> list[dict]:
-        def read() -> list[dict]:
-            options = []
-            body = self.api.call("GET", "TrackingCategories", params={"includeArchived": "true"})
-            for category in body.get("TrackingCategories", []):
-                active = str(category.get("Status") or "ACTIVE") == "ACTIVE"
-                for option in category.get("Options", []) or []:
-                    options.append({"tag_id": str(category["TrackingCategoryID"]),
-                                    "tag_name": str(category.get("Name") or ""),
-                                    "option_id": str(option["TrackingOptionID"]),
-                                    "option_name": str(option.get("Name") or ""), "is_mandatory": False,
-                                    "is_active": active and str(option.get("Status") or "ACTIVE") == "ACTIVE"})
-            return options
-        return self._cached("tracking", read)
-
-    def _currencies(self) -> list[str]:
-        return self._cached("currencies", lambda: [
-            str(c["Code"]) for c in self.api.call("GET", "Currencies").get("Currencies", [])])
-
-    def _contacts(self) -> dict[str, dict]:
-        """Every contact by id, read incrementally: a full read at most once a day, then only the contacts
-        modified since the last read's server time (new, renamed and archived ones alike)."""
-        snapshot = reference_cache.get(self.engine, self._target, "contacts", CONTACTS_KEPT)
-        now = utc_now()
-        is_full = snapshot is None or now - datetime.fromisoformat(snapshot["full_read_at"]) > CONTACTS_FULL_READ
-        headers = {} if is_full else {"If-Modified-Since": snapshot["watermark"]}
-        contacts = {} if is_full else dict(snapshot["contacts"])
-        envelope: dict = {}
-        for contact in self.api.pages("Contacts", "Contacts", {"includeArchived": "true"}, headers=headers,
-                                      first=envelope):
-            contacts[str(contact["ContactID"])] = {"name": str(contact.get("Name") or ""),
-                                                   "active": str(contact.get("ContactStatus") or "ACTIVE") == "ACTIVE"}
-        if envelope.get("DateTimeUTC"):  # Xero's clock, not ours: If-Modified-Since is compared with its stamps
-            watermark = (ms_datetime(str(envelope["DateTimeUTC"])) - SKEW).isoformat(timespec="seconds")
-            reference_cache.put(self.engine, self._target, "contacts", {
-                "watermark": watermark, "contacts": contacts,
-                "full_read_at": now.isoformat() if is_full else snapshot["full_read_at"]})
-        return contacts
+    # -- reference data and before posting ----------------------------------------------------------------
 
     def reference_data(self) -> ReferenceData:
-        org = self._organisation()
-        base = str(org.get("BaseCurrency") or "USD")
-        codes = sorted({base, *self._currencies()})
-        accounts = tuple(Account(account_id=a["id"], name=a["name"], code=a["code"], account_type=a["type"],
-                                 is_active=a["active"]) for a in self._accounts())
-        vendors = tuple(Vendor(vendor_id=cid, name=c["name"]) for cid, c in self._contacts().items() if c["active"])
-        return ReferenceData(
-            accounts=accounts, vendors=vendors, tag_options=tuple(TagOption(**t) for t in self._tracking()),
-            currencies=tuple(CurrencyInfo(currency_id=code, code=code, precision=precision(code), is_base=code == base)
-                             for code in codes),
-            base_currency=base, locked_through=self._locked_through(org))
-
-    @staticmethod
-    def _locked_through(org: dict) -> date | None:
-        """The later of the period lock and the end-of-year lock: nothing on or before it may be posted."""
-        dates = [xero_date(str(org[k])) for k in ("PeriodLockDate", "EndOfYearLockDate") if org.get(k)]
-        return max(dates) if dates else None
-
-    def _codes(self) -> dict[str, str]:
-        return {a["id"]: a["code"] for a in self._accounts() if a["code"]}
-
-    def _account_ids(self) -> dict[str, str]:
-        return {a["code"]: a["id"] for a in self._accounts() if a["code"]}
-
-    # -- before posting ------------------------------------------------------------------------------
+        return self.reference.reference_data()
 
     def preflight(self, mapped: pd.DataFrame, reference: ReferenceData) -> pd.DataFrame:
-        """Records Xero would refuse for reasons of its own: a journal in a currency other than the base one
-        (manual journals have no currency), more than two tracking categories on a line, or two dimensions on
-        one category (a line holds one option per category)."""
-        rows = []
-        base = reference.base_currency
-        for record in mapped.to_dict("records"):
-            if record["posting_kind"] == "journal" and record["currency"] != base:
-                rows.append((record["source_id"], "journal_currency_not_base",
-                             f"the record is in {record['currency']}, and Xero manual journals are in the "
-                             f"organisation's base currency ({base}) only; fix: post this source as bills, or "
-                             f"add {record['currency']} spend to Xero by hand"))
-                continue
-            chosen = [(dim, record[f"{dim}_tag_id"], record[f"{dim}_tag_name"]) for dim in DIMENSIONS
-                      if record.get(f"{dim}_option_id") is not None]
-            categories = {tag_id for _, tag_id, _ in chosen}
-            if len(categories) > 2:
-                names = ", ".join(f"dimensions.{dim} ({name})" for dim, _, name in chosen)
-                rows.append((record["source_id"], "too_many_tracking_categories",
-                             f"the record has options of {len(categories)} tracking categories ({names}) and "
-                             f"Xero holds at most two per line; fix: remove all but two dimensions from the "
-                             f"mapping file"))
-            elif len(categories) < len(chosen):
-                names = ", ".join(f"dimensions.{dim}" for dim, _, _ in chosen)
-                rows.append((record["source_id"], "tracking_category_twice",
-                             f"{names} map to the same Xero tracking category, and a line holds one option of "
-                             f"each category; fix: give each dimension its own tag in the mapping file"))
-        return pd.DataFrame(rows, columns=["source_id", "reason", "reason_text"])
-
-    def estimated_calls(self, drafts: Sequence[Draft]) -> int:
-        """What posting these drafts costs at least: a PUT per entry and per receipt, a contact per new vendor,
-        a list page per hundred entries of each kind for the tie-out, and the run's reference reads."""
-        entries = len(drafts)
-        receipts = sum(len(getattr(d, "receipt_urls", ())) for d in drafts)
-        vendors = len(set().union(*(d.missing_vendors() for d in drafts))) if drafts else 0
-        journals = sum(d.kind == "journal" for d in drafts)
-        pages = math.ceil(journals / 100) + math.ceil((entries - journals) / 100)
-        return entries + receipts + vendors + pages + ADVICE_FIXED_CALLS
+        """Records Xero would refuse for reasons of its own (see `preflight`)."""
+        return held_records(mapped, reference.base_currency)
 
     def posting_advice(self, drafts: Sequence[Draft]) -> list[str]:
-        calls = self.estimated_calls(drafts)
         quota = self.api.quota
-        daily = quota.daily if quota is not None else self.capabilities.requests_per_day or calls
-        left = quota.left_today() if quota is not None else daily
-        advice = []
-        if calls > left:
-            days = 1 + math.ceil(max(0, calls - left) / daily)
-            text = (f"{len(drafts)} entries need about {calls:,} Xero calls, and the organisation has {left:,} of "
-                    f"its {daily:,} a day left: posting pauses when the day's calls are used up and continues the "
-                    f"next day (about {days} days in all).")
-            singles = [d for d in drafts if d.kind == "journal" and d.source == "brex" and len(d.source_ids) == 1]
-            if singles:
-                days_of_spend = len({d.entry_date for d in singles})
-                text += (f" Brex posting_mode per_day posts one journal per day and card account instead of one per "
-                         f"expense: about {days_of_spend} journals per card for these {len(singles):,} expenses.")
-            advice.append(text)
-        minutes = calls / max(1.0, self.per_minute * self.headroom)
-        if minutes > 60:
-            advice.append(f"At Xero's {self.per_minute} calls a minute these {calls:,} calls take at least "
-                          f"{minutes / 60:.1f} hours.")
-        return advice
+        return advice_for(drafts, daily=quota.daily, left_today=quota.left_today(),
+                          per_minute=self.per_minute * self.headroom)
 
     # -- vendors -------------------------------------------------------------------------------------
 
@@ -302,9 +139,8 @@ class Xero:
         return self._result(kind, entry, was_already_there=True)
 
     def post(self, draft: Draft) -> PostingResult:
-        facts = self._facts()
-        base = facts["base_currency"]
-        codes = self._codes()
+        base = self.reference.facts()["base_currency"]
+        codes = self.reference.codes()
         if isinstance(draft, JournalDraft):
             if draft.currency != base:
                 raise ValidationRejected(f"Xero manual journals are in the base currency ({base}); this one is in "
@@ -325,19 +161,19 @@ class Xero:
     def _result(self, kind: str, entry: dict, *, was_already_there: bool = False,
                 base: str | None = None) -> PostingResult:
         ident = entity_id(kind, entry)
-        base = base or self._facts()["base_currency"]
+        base = base or self.reference.facts()["base_currency"]
         currency = str(entry.get("CurrencyCode") or base) if kind == "bill" else base
         has_lines = ("JournalLines" if kind == "journal" else "LineItems") in entry
         return PostingResult(
             posting_key=key_of(kind, entry) or "", ledger_entity_id=ident, ledger_number=ident,
             url=self.entry_url(kind, ident), was_already_there=was_already_there,
-            lines=saved_lines(kind, entry, currency, self._account_ids()) if has_lines else None,
+            lines=saved_lines(kind, entry, currency, self.reference.account_ids()) if has_lines else None,
             modified_at=modified_at(entry), total=total_of(kind, entry))
 
     def list_entries(self, start: date, end: date) -> list[EntrySummary]:
         """Our journals and bills dated in [start, end] (those whose Narration or InvoiceNumber starts with
         the key prefix: nothing else is ever a posting of ours), a page per hundred."""
-        base = self._facts()["base_currency"]
+        base = self.reference.facts()["base_currency"]
         window = f"Date>={where_date(start)} AND Date<={where_date(end)}"
         rows = []
         self._listed.clear()
@@ -396,7 +232,7 @@ class Xero:
         journals are not among the documented deep links). Off Xero's hosts (the sandbox), the API's own URL."""
         if urlsplit(self.api.api_url).hostname != "api.xero.com":
             return f"{self.api.api_url}/api.xro/2.0/{_ENDPOINTS[kind]}/{ledger_entity_id}"
-        short_code = self._facts().get("short_code") or ""
+        short_code = self.reference.facts().get("short_code") or ""
         page = (f"/AccountsPayable/Edit.aspx?InvoiceID={ledger_entity_id}" if kind == "bill"
                 else f"/Journal/View.aspx?invoiceID={ledger_entity_id}")
         return f"https://go.xero.com/organisationlogin/default.aspx?shortcode={short_code}&redirecturl={page}"

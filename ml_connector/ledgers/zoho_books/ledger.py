@@ -155,10 +155,14 @@ class ZohoBooks:
                  and lock.get("transaction_lock_date")]
         return max(dates) if dates else None
 
+    def _load_currencies(self) -> None:
+        currencies = self._cached("currencies", lambda: self.api.call("GET", "settings/currencies")
+                                  .get("currencies", []))
+        self._currency_ids = {c["currency_code"]: str(c["currency_id"]) for c in currencies}
+
     def currency_id(self, code: str) -> str:
         if not self._currency_ids:
-            self._currency_ids = {c["currency_code"]: str(c["currency_id"])
-                                  for c in self.api.call("GET", "settings/currencies").get("currencies", [])}
+            self._load_currencies()
         try:
             return self._currency_ids[code]
         except KeyError:
@@ -206,13 +210,18 @@ class ZohoBooks:
             lines=saved_lines(kind, entry, code) if with_lines and "line_items" in entry else None,
             modified_at=entry.get("last_modified_time"), total=None if total in (None, "") else to_decimal(total))
 
-    def list_entries(self, start: date, end: date) -> list[EntrySummary]:
+    def list_entries(self, start: date, end: date, kinds: tuple[str, ...] = ("journal", "bill")) -> list[EntrySummary]:
         window = {"date_start": start.isoformat(), "date_end": end.isoformat()}
+        if "journal" in kinds and not self._currency_ids:
+            self._load_currencies()  # journal rows name their currency by id
         codes = {v: k for k, v in self._currency_ids.items()}
-        rows = [summary("journal", row, row.get("currency_code") or codes.get(str(row.get("currency_id")), ""))
-                for row in self.api.pages("journals", "journals", window)]
-        rows += [summary("bill", row, row.get("currency_code") or "")
-                 for row in self.api.pages("bills", "bills", window)]
+        rows = []
+        if "journal" in kinds:
+            rows += [summary("journal", row, row.get("currency_code") or codes.get(str(row.get("currency_id")), ""))
+                     for row in self.api.pages("journals", "journals", window)]
+        if "bill" in kinds:
+            rows += [summary("bill", row, row.get("currency_code") or "")
+                     for row in self.api.pages("bills", "bills", window)]
         return rows
 
     def read_entry(self, kind: str, ledger_entity_id: str) -> PostingResult | None:

@@ -1,0 +1,112 @@
+"""Before anything posts to Xero: the records it would refuse, and what a month will cost in calls.
+
+Held (reasons of Xero's own; archived accounts and lock dates are mapping's `inactive_account` and
+`locked_period`, fed by `reference`):
+- `journal_currency_not_base`: Xero's manual journals have no currency field (OAS `ManualJournal`): they are in
+  the organisation's base currency, so a journal record in another currency cannot be posted as it is.
+- `too_many_tracking_categories`: a line holds at most two tracking elements (OAS `ManualJournalLine`,
+  `LineItem`), and Xero at most two active categories.
+- `tracking_category_twice`: a line holds one option of each category, so two dimensions on one category
+  cannot both be kept.
+- `bill_total_negative`: a report whose bill would total below zero (more refunds than spend); Xero keeps
+  that as a supplier credit note, not a bill (UNCONFIRMED: the sandbox refuses it, the references are silent;
+  held rather than sent to be refused).
+
+Advice: a PUT per entry and per receipt, a contact per new vendor, a list page per hundred entries of each
+kind, and a few reference reads per run, against the calls the organisation has left today.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+
+import pandas as pd
+
+from ml_connector.mapping.schema import DIMENSIONS
+from ml_connector.models import Draft
+
+RUN_CALLS = 8  # reference data and the tie-out's first list pages, per run
+COLUMNS = ["source_id", "reason", "reason_text"]
+
+
+def held_records(mapped: pd.DataFrame, base_currency: str) -> pd.DataFrame:
+    """Rows (source_id, reason, reason_text) of the mapped records Xero would refuse."""
+    if mapped.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    foreign = mapped["posting_kind"].eq("journal") & mapped["currency"].ne(base_currency)
+    chosen = pd.DataFrame({dim: mapped[f"{dim}_tag_id"].where(mapped[f"{dim}_option_id"].notna())
+                           for dim in DIMENSIONS})
+    categories, dimensions = chosen.nunique(axis=1), chosen.notna().sum(axis=1)
+    parts = []
+    if foreign.any():
+        rows = mapped[foreign]
+        parts.append(pd.DataFrame({
+            "source_id": rows["source_id"], "reason": "journal_currency_not_base",
+            "reason_text": "the record is in " + rows["currency"].astype(str) + ", and Xero manual journals are in "
+            f"the organisation's base currency ({base_currency}) only; fix: enter it in Xero by hand, or post "
+            "this source as bills"}))
+    too_many = ~foreign & categories.gt(2)
+    if too_many.any():
+        parts.append(pd.DataFrame({
+            "source_id": mapped.loc[too_many, "source_id"], "reason": "too_many_tracking_categories",
+            "reason_text": [f"the record has options of {n} tracking categories ("
+                            + ", ".join(f"dimensions.{d}" for d in DIMENSIONS if pd.notna(row[d]))
+                            + ") and Xero holds at most two per line; fix: map at most two dimensions in the "
+                            "mapping file" for n, (_, row) in zip(categories[too_many], chosen[too_many].iterrows(),
+                                                                  strict=True)]}))
+    twice = ~foreign & ~too_many & categories.lt(dimensions)
+    if twice.any():
+        parts.append(pd.DataFrame({
+            "source_id": mapped.loc[twice, "source_id"], "reason": "tracking_category_twice",
+            "reason_text": [", ".join(f"dimensions.{d}" for d in DIMENSIONS if pd.notna(row[d]))
+                            + " map to the same Xero tracking category, and a line holds one option of each "
+                            "category; fix: give each dimension a tracking category of its own in the mapping file"
+                            for _, row in chosen[twice].iterrows()]}))
+    is_bill = mapped["posting_kind"].eq("bill")
+    if is_bill.any():
+        bills = mapped[is_bill]
+        report = bills["parent_id"].fillna(bills["source_id"]).astype(str) + "|" + bills["currency"].astype(str)
+        total = bills["amount"].groupby(report).transform(lambda amounts: sum(amounts, Decimal(0)))
+        negative = bills[total.lt(0)]
+        if not negative.empty:
+            parts.append(pd.DataFrame({
+                "source_id": negative["source_id"], "reason": "bill_total_negative",
+                "reason_text": "report " + negative["parent_id"].astype(str) + " totals below zero in "
+                + negative["currency"].astype(str) + ", and a Xero bill cannot; fix: enter it in Xero as a "
+                "supplier credit note by hand"}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+
+
+def estimated_calls(drafts: Sequence[Draft]) -> int:
+    """The fewest calls posting these drafts takes."""
+    entries = len(drafts)
+    receipts = sum(len(getattr(d, "receipt_urls", ())) for d in drafts)
+    vendors = len(set().union(*(d.missing_vendors() for d in drafts))) if drafts else 0
+    journals = sum(d.kind == "journal" for d in drafts)
+    pages = math.ceil(journals / 100) + math.ceil((entries - journals) / 100)
+    return entries + receipts + vendors + pages + RUN_CALLS
+
+
+def advice_for(drafts: Sequence[Draft], *, daily: int, left_today: int, per_minute: float) -> list[str]:
+    """What a person should know before the month posts: a month the day's calls cannot hold (and the mode
+    that needs fewer), and a run that will take hours at the minute limit. `per_minute`: the pace kept."""
+    calls = estimated_calls(drafts)
+    advice = []
+    if calls > left_today:
+        days = 1 + math.ceil(max(0, calls - left_today) / daily)
+        text = (f"{len(drafts):,} entries need about {calls:,} Xero calls, and the organisation has {left_today:,} "
+                f"of its {daily:,} a day left: posting pauses when the day's calls are used up and continues the "
+                f"next day (about {days} days in all).")
+        singles = [d for d in drafts if d.kind == "journal" and d.source == "brex" and len(d.source_ids) == 1]
+        if singles:
+            text += (f" Brex posting_mode per_day posts one journal per day and card account instead of one per "
+                     f"expense: about {len({d.entry_date for d in singles})} journals per card account for these "
+                     f"{len(singles):,} expenses.")
+        advice.append(text)
+    minutes = calls / max(1.0, per_minute)
+    if minutes > 60:
+        advice.append(f"At {per_minute:.0f} calls a minute (Xero allows 60) these {calls:,} calls take at least "
+                      f"{minutes / 60:.1f} hours.")
+    return advice
