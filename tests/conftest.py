@@ -7,7 +7,6 @@ Tests that need PostgreSQL skip with a reason when it cannot be reached, unless 
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,15 +110,17 @@ def postgres_dagster_db(postgres_server_url) -> Iterator[str]:
 
 
 @pytest.fixture
-def postgres_dagster_home(tmp_path, monkeypatch, postgres_dagster_db) -> Path:
-    """A DAGSTER_HOME holding the production instance config (deploy/postgres), on the real server."""
+def postgres_dagster_home(tmp_path, postgres_dagster_db) -> Path:
+    """A DAGSTER_HOME holding the production instance config (deploy/postgres) on the real server, with the
+    connection values written in where the deployed file reads them from DAGSTER_PG_* variables."""
     url = sa.engine.make_url(POSTGRES_URL)
-    monkeypatch.setenv("DAGSTER_PG_HOST", url.host or "127.0.0.1")
-    monkeypatch.setenv("DAGSTER_PG_PORT", str(url.port or 5432))
-    monkeypatch.setenv("DAGSTER_PG_USER", url.username or "postgres")
-    monkeypatch.setenv("DAGSTER_PG_PASSWORD", url.password or "")
-    monkeypatch.setenv("DAGSTER_PG_DB", postgres_dagster_db)
+    values = {"DAGSTER_PG_HOST": url.host or "127.0.0.1", "DAGSTER_PG_PORT": str(url.port or 5432),
+              "DAGSTER_PG_USER": url.username or "postgres", "DAGSTER_PG_PASSWORD": url.password or "",
+              "DAGSTER_PG_DB": postgres_dagster_db}
+    text = (REPO / "deploy" / "postgres" / "dagster.yaml").read_text()
+    for name, value in values.items():
+        text = text.replace(f"env: {name}", f'"{value}"' if name != "DAGSTER_PG_PORT" else value)
     home = tmp_path / "dagster-postgres"
     home.mkdir()
-    shutil.copy(REPO / "deploy" / "postgres" / "dagster.yaml", home / "dagster.yaml")
+    (home / "dagster.yaml").write_text(text)
     return home

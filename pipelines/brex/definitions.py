@@ -7,4 +7,4 @@ from pipelines.brex.assets import brex_spend
 
 
 def definitions() -> dg.Definitions:
-    return dg.Definitions(assets=[brex_spend])
+    return dg.Definitions(assets=dg.with_source_code_references([brex_spend]))

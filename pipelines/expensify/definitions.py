@@ -8,5 +8,5 @@ from pipelines.expensify.schedules import build_expensify_poll
 
 
 def definitions(poll_cron: str) -> dg.Definitions:
-    return dg.Definitions(assets=[expensify_spend, expensify_acknowledgements],
+    return dg.Definitions(assets=dg.with_source_code_references([expensify_spend, expensify_acknowledgements]),
                           schedules=[build_expensify_poll(poll_cron)])

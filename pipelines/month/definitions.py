@@ -7,4 +7,4 @@ from pipelines.month.assets import journal_drafts, spend_records
 
 
 def definitions() -> dg.Definitions:
-    return dg.Definitions(assets=[spend_records, journal_drafts])
+    return dg.Definitions(assets=dg.with_source_code_references([spend_records, journal_drafts]))
