@@ -15,7 +15,7 @@ def accepted(engine: Engine, plan: MonthPlan, source: str) -> Accepted:
     parents (reports, transactions) whose every record is posted, the only ones safe to mark as done."""
     rows = plan.mapped[plan.mapped["source"] == source]
     key_of = dict(plan.posted_earlier)
-    key_of.update({sid: d.posting_key for d in plan.drafts if d.source == source for sid in d.source_ids})
+    key_of.update(plan.drafts.key_of_records())
     entries = postings.rows_for_keys(engine, plan.target, [k for k in key_of.values() if k])
     posted: dict[str, dict] = {}
     rejected: dict[str, str] = {}

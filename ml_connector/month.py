@@ -19,11 +19,13 @@ from decimal import Decimal
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from ml_connector.mapping import EXCEPTION_COLUMNS, MappingRules, build_bill_drafts, build_journal_drafts
+from ml_connector.mapping import EXCEPTION_COLUMNS, MappingRules
 from ml_connector.mapping.apply import map_frame
+from ml_connector.mapping.draft_table import DraftTable
+from ml_connector.mapping.drafts import build_drafts
 from ml_connector.mapping.frames import records_frame
 from ml_connector.mapping.schema import conform, empty
-from ml_connector.models import Draft, ReferenceData, SpendRecord
+from ml_connector.models import ReferenceData, SpendRecord
 from ml_connector.sources.registry import SOURCES
 from ml_connector.store.posted_index import PostedIndex
 from ml_connector.store.target import LedgerTarget
@@ -50,7 +52,7 @@ class MonthPlan:
     target: LedgerTarget
     mapped: pd.DataFrame  # records that post: drafted now, or posted earlier at this version
     exceptions: pd.DataFrame  # records held, each with a reason and the fix
-    drafts: tuple[Draft, ...]  # the entries to post: records not posted yet
+    drafts: DraftTable  # the entries to post (records not posted yet), as columns; an entry at a time as Draft
     posted_earlier: dict[str, str]  # source id -> the posting key that carries it
     changed_carriers: frozenset[str]  # keys of posted entries that carry a record changed since
     record_count: int
@@ -58,7 +60,7 @@ class MonthPlan:
 
     def keys(self) -> set[str]:
         """The entries this month's records are (or will be) carried by."""
-        return {d.posting_key for d in self.drafts} | set(self.posted_earlier.values())
+        return set(self.drafts.keys()) | set(self.posted_earlier.values())
 
     def totals_by_currency(self) -> dict[str, Decimal]:
         totals: dict[str, Decimal] = defaultdict(Decimal)
@@ -86,10 +88,9 @@ def plan_month(month: str, target: LedgerTarget, records: list[SpendRecord] | pd
     mapped, changed, posted_earlier, carriers = _split_posted(mapped, index)
     exceptions = pd.concat([df for df in (exceptions, changed) if not df.empty] or [exceptions], ignore_index=True)
     unposted = mapped[~mapped["source_id"].isin(list(posted_earlier))]
-    drafts: list[Draft] = [*build_journal_drafts(unposted), *build_bill_drafts(unposted)]
-    drafts.sort(key=lambda d: (d.entry_date, d.posting_key))
+    drafts = build_drafts(unposted)
     return MonthPlan(month=month, target=target, mapped=mapped, exceptions=conform(exceptions, EXCEPTION_COLUMNS),
-                     drafts=tuple(drafts), posted_earlier=posted_earlier, changed_carriers=frozenset(carriers),
+                     drafts=drafts, posted_earlier=posted_earlier, changed_carriers=frozenset(carriers),
                      record_count=len(frame), sources_read=sources_read or tuple(sorted(set(frame["source"]))))
 
 

@@ -45,10 +45,11 @@ def post_month(engine: Engine, ledger: Ledger, plan: MonthPlan, fetch: Fetch, *,
     lease.acquire(on_wait)
     try:
         settle_abandoned(engine, ledger, plan, lease, run_id)
-        missing = set().union(*(d.missing_vendors() for d in plan.drafts)) if plan.drafts else set()
-        ids = ensure_vendors(engine, ledger, missing, owner=lease.owner, run_id=run_id, month=plan.month)
-        drafts = [d.with_vendor_ids(ids) for d in plan.drafts]
-        report = Poster(engine, ledger, lease, run_id=run_id, progress=progress).post(drafts)
+        ids = ensure_vendors(engine, ledger, plan.drafts.missing_vendors(), owner=lease.owner, run_id=run_id,
+                             month=plan.month)
+        # One entry at a time becomes an object, with its new vendors' ids, right before it posts.
+        drafts = (d.with_vendor_ids(ids) for d in plan.drafts)
+        report = Poster(engine, ledger, lease, run_id=run_id, progress=progress).post(drafts, plan.drafts.keys())
         receipts = attach_owed(engine, ledger, plan.month, fetch, run_id=run_id)
         result, back = tie_out_month(engine, ledger, plan) if report.is_complete else (None, None)
     finally:
@@ -60,7 +61,7 @@ def settle_abandoned(engine: Engine, ledger: Ledger, plan: MonthPlan, lease: Mon
     """Entries of the month left pending by a dead run under a key this plan does not draft (the records were
     grouped differently since): search the ledger for each. Found, it is posted; not found, nothing landed,
     and its records are released for this plan's entries."""
-    drafted = {d.posting_key for d in plan.drafts}
+    drafted = set(plan.drafts.keys())
     for row in postings.month_rows(engine, ledger.target, plan.month):
         if row["status"] != "pending" or row["posting_key"] in drafted:
             continue

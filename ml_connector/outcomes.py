@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ml_connector.mapping.columns import rows as rows_of
 from ml_connector.month import MonthPlan
 from ml_connector.sources.registry import SOURCES
 from ml_connector.store import postings, receipts
@@ -18,12 +19,12 @@ from ml_connector.store.target import LedgerTarget
 def save_outcomes(engine: Engine, plan: MonthPlan, run_id: str | None) -> None:
     """Replace the month's record outcomes with this plan's."""
     key_of = dict(plan.posted_earlier)
-    key_of.update({sid: d.posting_key for d in plan.drafts for sid in d.source_ids})
+    key_of.update(plan.drafts.key_of_records())
     now = utc_now()
     rows = [_outcome(plan.month, row, "drafted", None, None, key_of.get(row["source_id"]), run_id, now)
-            for row in plan.mapped.to_dict("records")]
+            for row in rows_of(plan.mapped, OUTCOME_FIELDS)]
     rows += [_outcome(plan.month, row, "exception", row["reason"], row["reason_text"], None, run_id, now)
-             for row in plan.exceptions.to_dict("records")]
+             for row in rows_of(plan.exceptions, (*OUTCOME_FIELDS, "reason", "reason_text"))]
     full = [name for name in plan.sources_read if SOURCES[name].reread == "full"]
     with engine.begin() as connection:
         # A source read in full this run replaces its month; one read incrementally keeps earlier outcomes.
@@ -39,6 +40,9 @@ def save_outcomes(engine: Engine, plan: MonthPlan, run_id: str | None) -> None:
                                       detail={"drafted": len(plan.mapped), "exceptions": len(plan.exceptions),
                                               "drafts": len(plan.drafts),
                                               "reasons": plan.exceptions["reason"].value_counts().to_dict()}))
+
+
+OUTCOME_FIELDS = ("source", "source_id", "parent_id", "version", "record_date", "amount", "currency")
 
 
 def _outcome(month, row, outcome, reason_code, reason, posting_key, run_id, now) -> dict:

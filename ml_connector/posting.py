@@ -18,7 +18,7 @@ Authentication and configuration errors stop the run at once: retrying them cann
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
@@ -79,7 +79,10 @@ class Poster:
         self.actor = actor
         self.progress = progress or (lambda message: None)
 
-    def post(self, drafts: Sequence[Draft]) -> PostingReport:
+    def post(self, drafts: Iterable[Draft], keys: Sequence[str] | None = None) -> PostingReport:
+        """Post `drafts` in order; `keys` (all their posting keys, in the same order) when `drafts` is lazy."""
+        drafts = drafts if keys is not None else list(drafts)
+        keys = list(keys) if keys is not None else [d.posting_key for d in drafts]
         report = PostingReport()
         for index, draft in enumerate(drafts, start=1):
             try:
@@ -88,11 +91,11 @@ class Poster:
                 if isinstance(exc, RateLimited) and exc.is_daily_quota:
                     raise
                 # The ledger cannot be reached: stop sending, leave the rest for the retry.
-                for rest in drafts[index - 1:]:
-                    report.unresolved.setdefault(rest.posting_key, f"not attempted: {exc}")
+                for rest in keys[index - 1:]:
+                    report.unresolved.setdefault(rest, f"not attempted: {exc}")
                 break
-            if index % PROGRESS_EVERY == 0 or index == len(drafts):
-                self.progress(f"{index} of {len(drafts)} drafts: {len(report.posted)} posted now, "
+            if index % PROGRESS_EVERY == 0 or index == len(keys):
+                self.progress(f"{index} of {len(keys)} drafts: {len(report.posted)} posted now, "
                               f"{len(report.found)} found, {len(report.skipped)} posted earlier, "
                               f"{len(report.rejected)} rejected, {len(report.unresolved)} unresolved")
         return report

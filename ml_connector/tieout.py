@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
+from ml_connector.mapping.columns import group_codes, values
 from ml_connector.mapping.schema import DIMENSIONS
 from ml_connector.models import LedgerLine
 
@@ -63,18 +65,18 @@ def source_totals(records: pd.DataFrame) -> dict[Key, Decimal]:
     payable side is the ledger's own). Independent of how records were grouped into entries."""
     if records.empty:
         return {}
-    option_columns = [f"{dim}_option_id" for dim in DIMENSIONS]
-    tags = pd.Series([tuple(sorted(o for o in options if o)) for options in
-                      zip(*(records[c] for c in option_columns), strict=True)], index=records.index, dtype=object)
-    debit = pd.DataFrame({"account": records["debit_account_id"], "tags": tags, "currency": records["currency"],
-                          "amount": records["amount"]})
-    journal = records["posting_kind"] == "journal"
-    credit = pd.DataFrame({"account": records.loc[journal, "credit_account_id"], "tags": tags[journal],
-                           "currency": records.loc[journal, "currency"],
-                           "amount": records.loc[journal, "amount"].map(lambda a: -a)})
-    both = pd.concat([debit, credit], ignore_index=True)
-    sums = both.groupby(["account", "tags", "currency"], sort=False)["amount"].sum()
-    return {(account, tag_ids, currency): total for (account, tag_ids, currency), total in sums.items()}
+    options = [values(records, f"{dim}_option_id") for dim in DIMENSIONS]
+    signature = group_codes(options)  # a month has a handful of distinct option sets: sort each once
+    distinct, first = np.unique(signature, return_index=True)
+    tag_of = {code: tuple(sorted(o[at] for o in options if o[at])) for code, at in zip(distinct, first, strict=True)}
+    account, currency, amount = (values(records, c) for c in ("debit_account_id", "currency", "amount"))
+    journal = values(records, "posting_kind") == "journal"
+    frame = pd.DataFrame({"account": np.concatenate([account, values(records, "credit_account_id")[journal]]),
+                          "tags": np.concatenate([signature, signature[journal]]),
+                          "currency": np.concatenate([currency, currency[journal]]),
+                          "amount": np.concatenate([amount, np.array([-a for a in amount[journal]], dtype=object)])})
+    sums = frame.groupby(["account", "tags", "currency"], sort=False)["amount"].sum()
+    return {(account_id, tag_of[tags], code): total for (account_id, tags, code), total in sums.items()}
 
 
 def ledger_totals(lines: Iterable[LedgerLine]) -> dict[Key, Decimal]:

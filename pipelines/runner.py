@@ -22,7 +22,8 @@ from ml_connector.settings import load_settings
 from ml_connector.store import asset_values
 
 REPO_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
-WRITES = (dg.AssetKey("ledger_postings"), dg.AssetKey("expensify_acknowledgements"))
+WRITES = (dg.AssetKey("ledger_postings"), dg.AssetKey("expensify_acknowledgements"),
+          dg.AssetKey("brex_export_results"))
 # Checks whose failure means the month is not done (warnings such as held records do not).
 ERROR_CHECKS = ("drafts_balance", "every_record_accounted_for", "month_not_locked", "every_entry_posted", "tie_out")
 
@@ -132,7 +133,7 @@ def summarise(instance: dg.DagsterInstance, engine, month: str, run_id: str, dry
         summary["held_by_reason"] = dict(Counter(plan.exceptions["reason"]))
         summary["drafts"] = len(plan.drafts)
         if dry_run:
-            summary["would_post"] = [_draft_view(d) for d in plan.drafts]
+            summary["would_post"] = [_draft_view(d) for d in plan.drafts]  # a dry run shows every entry
     posting = asset_values.get(engine, "ledger_postings", partition) if "ledger_postings" in metadata else None
     if posting is not None:
         # The stored value is the month's newest; what this run itself did comes from its own materialisation.

@@ -26,7 +26,7 @@ from ml_connector.mapping.frames import (
 from ml_connector.mapping.names import normalise_names
 from ml_connector.mapping.reasons import reason_checks
 from ml_connector.mapping.rules import MappingRules
-from ml_connector.mapping.schema import DIMENSIONS, EXCEPTION_COLUMNS, MAPPED_COLUMNS, conform, empty
+from ml_connector.mapping.schema import DIMENSIONS, EXCEPTION_COLUMNS, MAPPED_COLUMNS, empty
 from ml_connector.models import ReferenceData, SpendRecord
 from ml_connector.money import quantum
 
@@ -44,15 +44,83 @@ def map_records(records: list[SpendRecord], rules: MappingRules, reference: Refe
     return map_frame(records_frame(records), rules, reference)
 
 
+# The fields every mapping decision reads. A month of 100,000 card swipes has a few thousand distinct
+# combinations of them (merchants, categories, departments repeat), so the joins run on those combinations and
+# each record takes its combination's result: mapping costs a factorize and a take per record, not a join.
+KEY_FIELDS = ("source", "category", "gl_code", "merchant", "department", "location", "project", "employee_name",
+              "currency")
+# What a record carries of its own, beside its combination.
+RECORD_FIELDS = ("source_id", "parent_id", "version", "record_date", "amount", "exchange_rate", "card_account",
+                 "memo", "source_url", "receipt_urls")
+
+
 def map_frame(records: pd.DataFrame, rules: MappingRules, reference: ReferenceData) -> MappingResult:
     """Map a records frame (see `frames.records_frame`)."""
     if records.empty:
         return MappingResult(empty(MAPPED_COLUMNS), empty(EXCEPTION_COLUMNS))
+    records = records.reset_index(drop=True)
+    codes, combos = _combinations(records)
+    keyed = _map_combinations(combos, rules, reference)
+    column = {name: keyed[name].to_numpy(dtype=object) for name in keyed.columns}  # per combination
+
+    amount = _round_amounts(records["amount"], pd.Series(column["currency"][codes]))
+    own = pd.DataFrame({"amount": records["amount"].to_numpy(dtype=object), "amount_rounded": amount.to_numpy(),
+                        "currency": column["currency"][codes], "record_date": records["record_date"].to_numpy()})
+    reason, text = (r.to_numpy(dtype=object) for r in _per_record_reasons(own, reference))
+    early, late = column["early_reason"][codes], column["late_reason"][codes]
+    first, second = pd.notna(early), pd.notna(reason)
+    reason = np.where(first, early, np.where(second, reason, late))
+    text = np.where(first, column["early_text"][codes], np.where(second, text, column["late_text"][codes]))
+    held = pd.notna(reason)
+    mapped_at, held_at = np.flatnonzero(~held), np.flatnonzero(held)
+
+    mapped = _build(MAPPED_COLUMNS, column, codes[mapped_at], records, mapped_at)
+    mapped["amount"] = amount.to_numpy()[mapped_at]
+    parts = pd.DataFrame({"merchant": column["merchant"][codes[mapped_at]],
+                          "memo": records["memo"].take(mapped_at).to_numpy(),
+                          "source_url": records["source_url"].take(mapped_at).to_numpy()})
+    mapped["description"] = _with_record_parts(pd.Series(column["description"][codes[mapped_at]], dtype=object),
+                                               parts).to_numpy()
+    exceptions = _build(EXCEPTION_COLUMNS, column, codes[held_at], records, held_at)
+    exceptions["reason"], exceptions["reason_text"] = reason[held_at], text[held_at]
+    assert len(mapped) + len(exceptions) == len(records), "a record was lost or duplicated in mapping"
+    return MappingResult(_conform(mapped, MAPPED_COLUMNS), _conform(exceptions, EXCEPTION_COLUMNS))
+
+
+def _build(columns: dict[str, str], per_combination: dict[str, np.ndarray], codes: np.ndarray,
+           records: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+    """The rows at `positions`: a combination's columns taken by its number, a record's own from the record."""
+    data = {}
+    for name in columns:
+        if name in per_combination:
+            # A combination's value, as a category: an integer per record, not a reference per record.
+            at, values = pd.factorize(per_combination[name], use_na_sentinel=True)
+            data[name] = pd.Categorical.from_codes(at[codes], categories=pd.Index(values, dtype=object))
+        elif name in records.columns:
+            data[name] = records[name].take(positions).reset_index(drop=True)
+        else:
+            data[name] = np.full(len(positions), None, dtype=object)
+    return pd.DataFrame(data)
+
+
+def _combinations(records: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each record's combination number, and one row per distinct combination of KEY_FIELDS."""
+    codes = np.zeros(len(records), dtype=np.int64)
+    for name in KEY_FIELDS:
+        column, uniques = pd.factorize(records[name], use_na_sentinel=False)
+        codes = codes * (len(uniques) + 1) + column
+        codes, _ = pd.factorize(codes)  # keep the numbers small however many fields there are
+    first = pd.Series(np.arange(len(records))).groupby(codes, sort=False).first()
+    combos = records.loc[first.to_numpy(), list(KEY_FIELDS)].reset_index(drop=True)
+    return codes, combos
+
+
+def _map_combinations(frame: pd.DataFrame, rules: MappingRules, reference: ReferenceData) -> pd.DataFrame:
+    """Every decision that depends only on KEY_FIELDS, once per combination."""
     suffixes = rules.vendors.strip_suffixes
-    frame = records.reset_index(drop=True)
+    frame = frame.copy()
     frame["merchant_key"] = normalise_names(frame["merchant"], suffixes)
     frame["category_key"] = frame["category"].str.strip().str.casefold()
-
     frame = _lookup(frame, source_settings(rules), on="source")
     frame = _lookup(frame, category_rules(rules), on=["source", "category_key"])
     frame = _lookup(frame, merchant_overrides(rules), on=["source", "merchant_key"])
@@ -60,15 +128,36 @@ def map_frame(records: pd.DataFrame, rules: MappingRules, reference: ReferenceDa
     frame = _resolve_accounts(frame, reference)
     frame = _resolve_dimensions(frame, rules, reference)
     frame = _resolve_vendor(frame, rules, reference)
-    frame["amount_rounded"] = _round_amounts(frame["amount"], frame["currency"])
-    frame["description"] = _description(frame)
+    frame["description"] = _description(frame)  # what every record of the combination shares
+    for phase in ("early", "late"):
+        frame[f"{phase}_reason"], frame[f"{phase}_text"] = _reasons(frame, rules, reference, phase)
+    wanted = set(MAPPED_COLUMNS) | set(EXCEPTION_COLUMNS) | {"describe_employee", "early_reason", "early_text",
+                                                             "late_reason", "late_text"}
+    kept = frame[[c for c in frame.columns if c in wanted]]
+    return kept.astype(object).where(kept.notna(), None)
 
-    frame["reason"], frame["reason_text"] = _reasons(frame, rules, reference)
-    is_exception = frame["reason"].notna()
-    mapped = frame[~is_exception].assign(amount=lambda f: f["amount_rounded"])
-    exceptions = frame[is_exception]
-    assert len(mapped) + len(exceptions) == len(records), "a record was lost or duplicated in mapping"
-    return MappingResult(conform(mapped, MAPPED_COLUMNS), conform(exceptions, EXCEPTION_COLUMNS))
+
+def _per_record_reasons(frame: pd.DataFrame, reference: ReferenceData) -> tuple[pd.Series, pd.Series]:
+    reason = pd.Series(None, index=frame.index, dtype=object)
+    text = pd.Series(None, index=frame.index, dtype=object)
+    for code, applies, message in reason_checks(frame, None, reference, phase="per_record"):
+        take = reason.isna() & applies.eq(True)
+        if take.any():
+            reason[take] = code
+            text[take] = message(frame[take])
+    return reason, text
+
+
+def _conform(frame: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """Exactly the declared columns, in order, with None for missing values (combination columns already are)."""
+    out = frame.reindex(columns=list(columns)).reset_index(drop=True)
+    for name in columns:
+        column = out[name]
+        # Object columns already hold None for missing (combinations are cleaned once, record columns come
+        # that way); typed columns (text kept as pandas strings) are converted only when something is missing.
+        if column.dtype != object and column.hasnans:
+            out[name] = column.astype(object).where(column.notna(), None)
+    return out
 
 
 def _lookup(frame: pd.DataFrame, table: pd.DataFrame, on: str | list[str]) -> pd.DataFrame:
@@ -149,9 +238,13 @@ def _resolve_vendor(frame: pd.DataFrame, rules: MappingRules, reference: Referen
 
 
 def _round_amounts(amounts: pd.Series, currencies: pd.Series) -> pd.Series:
-    quanta = {code: quantum(code) for code in currencies.unique()}
-    rounded = [amount.quantize(quanta[code], rounding=ROUND_HALF_UP)
-               for amount, code in zip(amounts, currencies, strict=True)]
+    """Each amount rounded half up to its currency's precision (Decimal's own C quantize: ~1 µs a record)."""
+    values, codes = amounts.to_numpy(dtype=object), currencies.to_numpy(dtype=object)
+    rounded = np.empty(len(values), dtype=object)
+    for code in pd.unique(codes):
+        at = codes == code
+        unit = quantum(code)
+        rounded[at] = [amount.quantize(unit, rounding=ROUND_HALF_UP) for amount in values[at]]
     return pd.Series(rounded, index=amounts.index, dtype=object)
 
 
@@ -160,18 +253,36 @@ def _joined(base: pd.Series, part: pd.Series, sep: str = " | ") -> pd.Series:
 
 
 def _description(frame: pd.DataFrame) -> pd.Series:
-    text = frame["merchant"].fillna("").astype(str)
-    text = _joined(text, frame["memo"])
+    """The part of a line's description every record of a combination shares (memo and link are added per
+    record): merchant, project, employee."""
+    text = frame["merchant"].astype(object).where(frame["merchant"].notna(), "").astype(str)
     text = _joined(text, "project " + frame["project"])  # ledgers without a project tag still see it
-    text = _joined(text, frame["employee_name"].where(frame["describe_employee"].eq(True)))
-    return _joined(text, frame["source_url"])
+    return _joined(text, frame["employee_name"].where(frame["describe_employee"].eq(True)))
 
 
-def _reasons(frame: pd.DataFrame, rules: MappingRules, reference: ReferenceData) -> tuple[pd.Series, pd.Series]:
-    """The first reason that applies to each record, with a text naming the field and the fix."""
+def _with_record_parts(shared: pd.Series, frame: pd.DataFrame) -> pd.Series:
+    """merchant | memo | project | employee | link: the memo goes after the merchant, the link last. Only the
+    records that have a memo or a link pay for string work."""
+    shared = shared.reset_index(drop=True)
+    memo, link = frame["memo"].reset_index(drop=True), frame["source_url"].reset_index(drop=True)
+    has = (memo.notna() | link.notna()).to_numpy()
+    if not has.any():
+        return shared
+    out = shared.copy()
+    names = frame["merchant"].reset_index(drop=True)[has]
+    merchant = names.astype(object).where(names.notna(), "").astype(str)
+    after_merchant = pd.Series([text[len(name):] for text, name in zip(shared[has], merchant, strict=True)],
+                               index=merchant.index, dtype=object)
+    out[has] = _joined(_joined(merchant, memo[has]) + after_merchant, link[has])
+    return out
+
+
+def _reasons(frame: pd.DataFrame, rules: MappingRules, reference: ReferenceData,
+             phase: str) -> tuple[pd.Series, pd.Series]:
+    """The first reason of the phase that applies to each row, with a text naming the field and the fix."""
     reason = pd.Series(None, index=frame.index, dtype=object)
     text = pd.Series(None, index=frame.index, dtype=object)
-    for code, applies, message in reason_checks(frame, rules, reference):
+    for code, applies, message in reason_checks(frame, rules, reference, phase):
         take = reason.isna() & applies.eq(True)
         if take.any():
             reason[take] = code

@@ -7,17 +7,22 @@ the sum of the lines it balances, so each draft balances to the last minor unit 
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from decimal import Decimal
 from functools import lru_cache
 from itertools import groupby
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
+from ml_connector.mapping.columns import boundaries, codes, group_codes, rank, values
+from ml_connector.mapping.columns import rows as rows_of
+from ml_connector.mapping.draft_table import DraftTable
 from ml_connector.mapping.schema import DIMENSIONS
-from ml_connector.models import BillDraft, BillLine, JournalDraft, JournalLine, LineTag
-from ml_connector.posting_keys import posting_key_for
+from ml_connector.models import BillDraft, BillLine, JournalDraft, LineTag
+from ml_connector.posting_keys import KEY_PREFIX, posting_key_for
 
 JournalMode = Literal["per_record", "per_day", "per_report"]
 ZERO = Decimal(0)
@@ -29,25 +34,129 @@ def vendors_to_create(mapped: pd.DataFrame) -> list[str]:
     return sorted(set(missing))
 
 
+def build_drafts(mapped: pd.DataFrame) -> DraftTable:
+    """Every draft of the month (journals and bills) as one table, in the order they post."""
+    return DraftTable.concat([journal_table(mapped), DraftTable.from_drafts(build_bill_drafts(mapped))])
+
+
 def build_journal_drafts(mapped: pd.DataFrame, mode: JournalMode | None = None) -> list[JournalDraft]:
-    """Journals for every mapped row that posts as a journal.
+    """Journals for every mapped row that posts as a journal, as objects (see `journal_table`)."""
+    return list(journal_table(mapped, mode))
+
+
+def journal_table(mapped: pd.DataFrame, mode: JournalMode | None = None) -> DraftTable:
+    """Journals for every mapped row that posts as a journal, built over columns.
 
     `mode` overrides the rows' posting_mode (which the mapping file chose): per_record is one journal per
-    record, per_day one per (day, card account, currency), per_report one per Expensify report.
+    record, per_day one per (day, card account, currency), per_report one per report. Each journal debits
+    every record's expense account (a refund credits it) and balances each set of dimension options with one
+    line on the liability account, so every line carries its options. Keys, lines and order are those
+    `posting_keys.posting_key_for` and the mapping have always given: a key is forever.
     """
-    rows = mapped[mapped["posting_kind"] == "journal"]
+    journal = values(mapped, "posting_kind") == "journal"
+    rows = mapped if journal.all() else mapped[journal]
     if rows.empty:
-        return []
-    modes = pd.Series(mode, index=rows.index) if mode else rows["posting_mode"]
-    rate = _text(rows["exchange_rate"])
-    keys = rows["source"] + "|" + modes + "|" + rows["currency"] + "|" + _text(rows["credit_account_id"]) + "|"
-    per_record = rows["source_id"]
-    per_day = _text(rows["record_date"]) + "|" + _text(rows["card_account"]) + "|" + rate
-    per_report = _text(rows["parent_id"].fillna(rows["source_id"])) + "|" + rate
-    group = keys + per_record.where(modes == "per_record", per_day.where(modes == "per_day", per_report))
-    ordered = rows.assign(_group=group, _mode=modes).sort_values(["_group", "source_id"])
-    drafts = [_journal(list(members)) for _, members in groupby(ordered.to_dict("records"), key=lambda r: r["_group"])]
-    return sorted(drafts, key=lambda d: (d.entry_date, d.posting_key))
+        return DraftTable.empty()
+    modes = np.full(len(rows), mode, dtype=object) if mode else values(rows, "posting_mode")
+    is_record, is_day = modes == "per_record", modes == "per_day"
+    mode_code = np.where(is_record, 0, np.where(is_day, 1, 2))
+    none = np.full(len(rows), -1, dtype=np.int64)
+    source_id = values(rows, "source_id")
+    report = codes(rows.assign(_report=rows["parent_id"].fillna(rows["source_id"])), "_report")
+    group = group_codes([codes(rows, "source"), mode_code, codes(rows, "currency"), codes(rows, "credit_account_id"),
+                         np.where(is_record, np.arange(len(rows)), none),
+                         np.where(is_day, codes(rows, "record_date"), none),
+                         np.where(is_day, codes(rows, "card_account"), none),
+                         np.where(is_record, none, codes(rows, "exchange_rate")),
+                         np.where(~is_record & ~is_day, report, none)])
+    order = np.lexsort((rank(source_id), group))
+    group, modes = group[order], modes[order]
+    starts, ends = boundaries(group)
+    entry = np.repeat(np.arange(len(starts)), ends - starts)
+    line = {name: values(rows, name)[order] for name in LINE_FIELDS}  # a value per line
+    line["source_id"] = source_id[order]
+    first = {name: values(rows.iloc[order[starts]], name) for name in FIRST_FIELDS}  # a value per journal
+
+    tag_of, tag_sets = _tag_sets(rows, order)
+    amounts = line["amount"]
+    positive = np.array([a > 0 for a in amounts], dtype=bool)
+    absolute = np.array([abs(a) for a in amounts], dtype=object)
+    counts = ends - starts
+    labels = [_label(first, i, modes[s], int(n)) for i, (s, n) in enumerate(zip(starts, counts, strict=True))]
+    keys = _keys(first["source"], modes[starts], line["source_id"], line["version"], starts, ends)
+
+    debit = _objects({"entry": entry, "account_id": line["debit_account_id"],
+                          "side": np.where(positive, "debit", "credit").astype(object), "amount": absolute,
+                          "description": line["description"], "vendor_id": line["vendor_id"],
+                          "vendor_name": line["vendor_name"], "project_id": None, "tag_set": tag_of,
+                          "source_id": line["source_id"], "source_ids": None, "_order": 0})
+    net = pd.Series(amounts, dtype=object).groupby([entry, tag_of], sort=False).sum()
+    net = net[net != ZERO]
+    net_entry = net.index.get_level_values(0).to_numpy()
+    balance = _objects({
+        "entry": net_entry, "account_id": first["credit_account_id"][net_entry],
+        "side": np.where([n > 0 for n in net], "credit", "debit").astype(object),
+        "amount": np.array([abs(n) for n in net], dtype=object),
+        "description": np.array(labels, dtype=object)[net_entry], "vendor_id": None, "vendor_name": None,
+        "project_id": None, "tag_set": net.index.get_level_values(1).to_numpy(), "source_id": None,
+        "source_ids": None, "_order": 1})
+    lines = pd.concat([debit, balance], ignore_index=True)
+    lines = lines.iloc[np.lexsort((np.arange(len(lines)), lines["_order"].to_numpy(), lines["entry"].to_numpy()))]
+    rates = pd.Series(values(rows, "exchange_rate")[order], dtype=object).groupby(entry).first()
+    entries = pd.DataFrame({
+        "posting_key": keys, "kind": "journal", "source": first["source"],
+        "entry_date": _latest(values(rows, "record_date")[order], starts), "currency": first["currency"],
+        "exchange_rate": rates.reindex(range(len(starts))).astype(object).where(lambda s: s.notna(), None).to_numpy(),
+        "notes": labels, "bill_number": None, "vendor_id": None, "vendor_name": None, "due_date": None,
+        "receipt_urls": [()] * len(starts)})
+    members = _objects({"entry": entry, "source_id": line["source_id"], "version": line["version"],
+                        "amount": amounts})
+    table = DraftTable(entries, lines.drop(columns="_order").reset_index(drop=True), members, tag_sets)
+    return DraftTable.concat([table])
+
+
+def _objects(columns: dict) -> pd.DataFrame:
+    """A frame that keeps the builders' object arrays as they are (pandas would turn text into its own string
+    arrays, a second copy of every line's text)."""
+    return pd.DataFrame({name: pd.Series(value, dtype=np.int64 if name in ("entry", "tag_set", "_order") else object)
+                         if isinstance(value, np.ndarray) else value for name, value in columns.items()})
+
+
+LINE_FIELDS = ("version", "amount", "debit_account_id", "vendor_id", "vendor_name", "description")
+FIRST_FIELDS = ("source", "source_id", "parent_id", "record_date", "currency", "credit_account_id", "description",
+                "card_account", "employee_name")
+
+
+def _keys(sources: np.ndarray, modes: np.ndarray, source_ids: np.ndarray, versions: np.ndarray, starts: np.ndarray,
+          ends: np.ndarray) -> list[str]:
+    """posting_key_for each group (members already sorted by id within it)."""
+    member = [f"{sid}:{version}" for sid, version in zip(source_ids, versions, strict=True)]
+    out = []
+    for source, mode, start, end in zip(sources, modes, starts, ends, strict=True):
+        material = "|".join([source, _KIND[mode], *member[start:end]])
+        out.append(KEY_PREFIX + hashlib.sha256(material.encode()).hexdigest()[:20])
+    return out
+
+
+_KIND = {"per_record": "record", "per_day": "day", "per_report": "report"}
+
+
+def _latest(dates: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    codes, uniques = pd.factorize(dates, sort=True)
+    latest = np.maximum.reduceat(codes, starts) if len(starts) else codes[:0]
+    return np.asarray(uniques, dtype=object)[latest]
+
+
+def _tag_sets(rows: pd.DataFrame, order: np.ndarray) -> tuple[np.ndarray, tuple[tuple[LineTag, ...], ...]]:
+    """Each row's set of dimension choices as a number, and the distinct sets (built once each)."""
+    names = [name for group in _TAG_COLUMNS for name in group]
+    found = group_codes([codes(rows, name)[order] for name in names])
+    distinct, first_at = np.unique(found, return_index=True)
+    sets: list[tuple[LineTag, ...]] = [()] * len(distinct)
+    picked = rows.iloc[order[first_at]]
+    for code, row in zip(distinct, rows_of(picked, names), strict=True):
+        sets[code] = _tags(row)
+    return found, tuple(sets)
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -69,38 +178,16 @@ def _line_tag(tag_id: str, option_id: str, tag_name: str | None, option_name: st
     return LineTag(tag_id=tag_id, option_id=option_id, tag_name=tag_name or "", option_name=option_name or "")
 
 
-def _journal(members: list[dict]) -> JournalDraft:
-    first, mode = members[0], members[0]["_mode"]
-    lines: list[JournalLine] = []
-    balance: dict[tuple[LineTag, ...], Decimal] = defaultdict(lambda: ZERO)
-    for row in members:
-        amount, tags = row["amount"], _tags(row)
-        lines.append(JournalLine(account_id=row["debit_account_id"], side="debit" if amount > 0 else "credit",
-                                 amount=abs(amount), description=row["description"], vendor_id=row["vendor_id"],
-                                 vendor_name=row["vendor_name"], tags=tags, source_id=row["source_id"]))
-        balance[tags] += amount  # the liability side is split by tags: every journal line must carry them
-    label = _label(first, mode, len(members))
-    for tags, net in balance.items():
-        if net != ZERO:
-            lines.append(JournalLine(account_id=first["credit_account_id"], side="credit" if net > 0 else "debit",
-                                     amount=abs(net), description=label, tags=tags))
-    kind = {"per_record": "record", "per_day": "day", "per_report": "report"}[mode]
-    return JournalDraft(
-        posting_key=posting_key_for(first["source"], kind, ((r["source_id"], r["version"]) for r in members)),
-        source=first["source"], source_ids=tuple(r["source_id"] for r in members),
-        source_versions=tuple(r["version"] for r in members), record_amounts=tuple(r["amount"] for r in members),
-        entry_date=max(r["record_date"] for r in members), currency=first["currency"], exchange_rate=_rate(members),
-        notes=label, lines=tuple(lines))
-
-
-def _label(first: dict, mode: str, count: int) -> str:
+def _label(first: dict[str, np.ndarray], index: int, mode: str, count: int) -> str:
+    """What a journal says of itself (its notes, and its balancing lines' description)."""
+    value = {name: array[index] for name, array in first.items()}
     if mode == "per_record":
-        return first["description"] or first["source_id"]
+        return value["description"] or value["source_id"]
     if mode == "per_day":
-        card = f" card {first['card_account']}" if first["card_account"] else ""
-        return f"{first['source'].capitalize()} spend {first['record_date']}{card}: {count} records"
-    return (f"{first['source'].capitalize()} report {first['parent_id']} "
-            f"({first['employee_name'] or 'unknown employee'}): {count} expenses")
+        card = f" card {value['card_account']}" if value["card_account"] else ""
+        return f"{value['source'].capitalize()} spend {value['record_date']}{card}: {count} records"
+    return (f"{value['source'].capitalize()} report {value['parent_id']} "
+            f"({value['employee_name'] or 'unknown employee'}): {count} expenses")
 
 
 def _rate(members: list[dict]) -> Decimal | None:
@@ -121,7 +208,7 @@ def build_bill_drafts(mapped: pd.DataFrame) -> list[BillDraft]:
     ordered = rows.assign(_report=report, _split=currencies_per_report > 1).sort_values(
         ["_report", "currency", "source_id"])
     drafts = [_bill(list(members))
-              for _, members in groupby(ordered.to_dict("records"), key=lambda r: (r["_report"], r["currency"]))]
+              for _, members in groupby(rows_of(ordered), key=lambda r: (r["_report"], r["currency"]))]
     return sorted(drafts, key=lambda d: (d.entry_date, d.bill_number))
 
 

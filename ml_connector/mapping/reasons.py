@@ -29,7 +29,26 @@ def _choose(condition: pd.Series, if_true: pd.Series, if_false: pd.Series) -> pd
     return pd.Series(np.where(condition, if_true, if_false), index=condition.index, dtype=object)
 
 
-def reason_checks(frame: pd.DataFrame, rules: MappingRules, reference: ReferenceData) -> Iterator[Check]:
+PER_RECORD = ("zero_amount", "locked_period")  # the checks that look at a record's own amount and date
+
+
+def reason_checks(frame: pd.DataFrame, rules: MappingRules, reference: ReferenceData,
+                  phase: str = "all") -> Iterator[Check]:
+    """The checks in order. Mapping runs them in three phases: "early" and "late" on each distinct combination
+    of the fields mapping reads (source, category, merchant, ...), "per_record" on every record's amount and
+    date; "all" runs them all on one frame."""
+    if phase in ("all", "early"):
+        yield from _early_checks(frame, reference)
+    if phase in ("all", "per_record"):
+        yield from _per_record_checks(frame, reference)
+    if phase in ("all", "late"):
+        yield ("unmapped_category", frame["account_ref"].isna(), _unmapped_text)
+        yield from _account_checks(frame)
+        yield from _tag_checks(frame, rules, reference)
+        yield from _vendor_checks(frame, rules)
+
+
+def _early_checks(frame: pd.DataFrame, reference: ReferenceData) -> Iterator[Check]:
     yield ("source_not_configured", ~frame["is_configured"].eq(True),
            lambda f: "the mapping file has no '" + _s(f["source"]) + "' section; fix: add a '" + _s(f["source"])
            + ":' section (see config/mapping.example.yaml).")
@@ -39,20 +58,19 @@ def reason_checks(frame: pd.DataFrame, rules: MappingRules, reference: Reference
            lambda f: "currency '" + _s(f["currency"]) + "' is not enabled in the ledger; fix: add "
            + _s(f["currency"]) + " to the ledger's currencies, then map the month again.")
 
+
+def _per_record_checks(frame: pd.DataFrame, reference: ReferenceData) -> Iterator[Check]:
     yield ("zero_amount", frame["amount_rounded"].eq(0),
            lambda f: "amount " + _s(f["amount"]) + " " + _s(f["currency"]) + " rounds to zero; nothing to post; "
            "fix: none needed, or correct the amount at the source.")
 
     if reference.locked_through is not None:
         lock = reference.locked_through
-        yield ("locked_period", pd.to_datetime(frame["record_date"]) <= pd.Timestamp(lock),
+        # A month has a few dozen distinct dates: compare each once.
+        locked = frame["record_date"].map({d: d <= lock for d in frame["record_date"].unique()})
+        yield ("locked_period", locked.astype(bool),
                lambda f: "record_date " + _s(f["record_date"]) + f" is on or before the ledger's lock date {lock}; "
                "fix: ask a ledger admin to unlock the period, or correct the date at the source.")
-
-    yield ("unmapped_category", frame["account_ref"].isna(), _unmapped_text)
-    yield from _account_checks(frame)
-    yield from _tag_checks(frame, rules, reference)
-    yield from _vendor_checks(frame, rules)
 
 
 def _unmapped_text(frame: pd.DataFrame) -> pd.Series:

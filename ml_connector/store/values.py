@@ -22,6 +22,8 @@ FORMAT = "tagged-json+zlib/1"
 
 
 def _types() -> dict[str, type]:
+    from ml_connector.brex_export import ReadyRecords
+    from ml_connector.mapping.draft_table import DraftTable
     from ml_connector.models import (
         Account,
         BillDraft,
@@ -41,7 +43,8 @@ def _types() -> dict[str, type]:
 
     return {t.__name__: t for t in (Account, BillDraft, BillLine, CurrencyInfo, JournalDraft, JournalLine, LineTag,
                                     ReferenceData, SpendRecord, TagOption, Vendor, MonthPlan, MonthRecords, SourceBatch,
-                                    LedgerTarget)}
+                                    DraftTable,
+                                    LedgerTarget, ReadyRecords)}
 
 
 _TYPES: dict[str, type] = {}

@@ -30,7 +30,7 @@ CHECKS = [
 
 
 def balanced(plan: MonthPlan) -> dg.AssetCheckResult:
-    unbalanced = [d.posting_key for d in plan.drafts if not d.is_balanced()]
+    unbalanced = plan.drafts.unbalanced()
     return dg.AssetCheckResult(check_name="drafts_balance", passed=not unbalanced, metadata={
         "drafts": len(plan.drafts), "unbalanced": dg.MetadataValue.json(unbalanced)})
 
@@ -40,7 +40,7 @@ def accounted_for(plan: MonthPlan) -> dg.AssetCheckResult:
     held = list(plan.exceptions["source_id"])
     seen = drafted + held
     without_reason = int(plan.exceptions["reason"].isna().sum())
-    in_drafts = sum(len(d.source_ids) for d in plan.drafts)
+    in_drafts = plan.drafts.record_count()
     passed = (len(seen) == plan.record_count and len(set(seen)) == len(seen) and without_reason == 0
               and in_drafts + len(plan.posted_earlier) == len(drafted))
     return dg.AssetCheckResult(check_name="every_record_accounted_for", passed=passed, metadata={
