@@ -10,6 +10,7 @@ from ml_connector.ledgers.quickbooks import QuickBooks
 from ml_connector.ledgers.xero import Xero
 from ml_connector.ledgers.zoho_books import ZohoBooks
 from ml_connector.sandbox.server import SandboxServer
+from pipelines.alerts.resources import AlertsResource
 from pipelines.brex.resources import BrexResource
 from pipelines.expensify.resources import ExpensifyResource
 from pipelines.ledger.resources import LedgerResource
@@ -94,6 +95,7 @@ def sandbox_resources(server: SandboxServer, store_url: str, *, ledger_system: s
                                        partner_user_id=creds.expensify_partner_user_id if expensify else "",
                                        partner_user_secret=creds.expensify_partner_user_secret,
                                        timeout_seconds=max(60.0, timeout_seconds)),
+        "alerts": AlertsResource(),  # no URL: alerts go to the audit trail only; a test sets its own receiver
     }
 
 

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from ml_connector.errors import AuthError, ConfigError, Uncertain, ValidationRejected
+from ml_connector.ledgers.quickbooks import QuickBooks
 from ml_connector.ledgers.quickbooks.auth import quickbooks_tokens
 from ml_connector.mapping import load_rules
 from ml_connector.mapping.apply import map_frame
@@ -28,6 +29,7 @@ from ml_connector.models import LineTag, SpendRecord
 from ml_connector.posting_keys import compact
 from ml_connector.sandbox.config import SandboxConfig
 from ml_connector.sandbox.server import SandboxServer
+from ml_connector.settings import load_settings
 from ml_connector.store import open_store
 from ml_connector.store.audit import query
 from ml_connector.store.rate_budget import StoreRateBudget
@@ -130,6 +132,7 @@ def test_two_threads_refreshing_at_once_refresh_once(qbo_sandbox, tmp_path):
 
 PROCESS = """
 import sys, time
+from ml_connector.ledgers.quickbooks import QuickBooks
 from ml_connector.ledgers.quickbooks.auth import quickbooks_tokens
 from ml_connector.store import open_store
 store, token_url, client_id, secret, realm, refresh_token, at = sys.argv[1:8]
@@ -470,6 +473,16 @@ def test_a_report_in_two_departments_or_with_a_negative_line_is_held_whole(ledge
                                                   "e-3": "negative_bill_line", "e-4": "negative_bill_line"}
 
 
+def test_a_foreign_report_is_held_unless_its_vendor_keeps_that_currency(ledger):
+    ledger.api.call("POST", "vendor", json={"DisplayName": "Euro Employee", "CurrencyRef": {"value": "EUR"}})
+    in_euros = [_record("e-new", "10.00", currency="EUR", report="r-new"),
+                _record("e-kept", "12.00", currency="EUR", report="r-kept").model_copy(
+                    update={"employee_name": "Euro Employee"})]
+    held = _preflight(ledger, in_euros)
+    assert set(held) == {"e-new"} and held["e-new"][0] == "vendor_currency_differs"
+    assert "is in USD" in held["e-new"][1] and "Fix:" in held["e-new"][1]
+
+
 def test_preflight_holds_nothing_in_a_company_that_takes_everything(ledger):
     assert _preflight(ledger, [_record("b-1", "12.00"), _record("e-1", "10.00", report="r-9")]) == {}
 
@@ -493,3 +506,11 @@ def test_the_ledger_spends_one_budget_per_company_shared_through_the_store(qbo_s
     assert all(isinstance(b, StoreRateBudget) for b in budgets)
     assert {(b.system, b.key, b.limit, b.window_seconds) for b in budgets} == {
         ("quickbooks", qbo_sandbox.config.credentials.quickbooks_realm_id, 500, 60.0)}
+
+
+def test_the_ledger_is_built_from_the_connectors_settings(qbo_sandbox, tmp_path):
+    environ = qbo_sandbox.connector_env() | {"ML_CONNECTOR_LEDGER": "quickbooks",
+                                             "ML_CONNECTOR_QUICKBOOKS_REFRESH_TOKEN": own_chain(qbo_sandbox)}
+    ledger = QuickBooks.from_settings(load_settings(environ), open_store(f"sqlite:///{tmp_path / 'c.db'}"))
+    assert ledger.target.org == qbo_sandbox.config.credentials.quickbooks_realm_id
+    assert ledger.reference_data().base_currency == "USD"

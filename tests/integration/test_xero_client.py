@@ -273,7 +273,7 @@ def _limited(seed: int, **limits) -> SandboxServer:
                                        limit_overrides={"xero.per_minute": 1000, **limits}))
 
 
-def test_a_used_up_day_is_waited_out_after_one_refused_call(tmp_path):
+def test_a_used_up_day_is_waited_out_with_one_refused_call_per_day(tmp_path):
     with _limited(16, **{"xero.daily": 4, "xero.day_seconds": 3}) as server:
         ledger = xero_ledger(server, f"sqlite:///{tmp_path / 'c.db'}", quota_wait_seconds=10)
         for _ in range(4):

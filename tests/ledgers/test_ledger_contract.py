@@ -110,3 +110,21 @@ def test_a_bill_posts_and_carries_its_receipt(case):
 def test_entry_links_open_in_the_ledgers_app(case):
     posted = case.ledger.post(journal(case.reference(), _label()))
     assert (case.ledger.entry_url("journal", posted.ledger_entity_id) or "").startswith("http")
+
+
+def test_a_bill_list_row_carries_its_key_and_total(case):
+    reference = case.reference()
+    vendor = case.ledger.create_vendor(f"Contract Payee {_label()}")
+    draft = bill(reference, _label(), vendor.vendor_id, "64.30")
+    posted = case.ledger.post(draft)
+    rows = [r for r in case.ledger.list_entries(*month_bounds("2026-10")) if r.posting_key == draft.posting_key]
+    assert [(r.kind, r.ledger_entity_id, r.total, r.currency) for r in rows] == [
+        ("bill", posted.ledger_entity_id, draft.total(), draft.currency)]
+
+
+def test_a_refused_entry_leaves_nothing_to_find(case):
+    draft = journal(case.reference(), _label())
+    lines = (draft.lines[0], draft.lines[1].model_copy(update={"amount": draft.lines[1].amount + Decimal("1.00")}))
+    with pytest.raises(ValidationRejected):
+        case.ledger.post(draft.model_copy(update={"lines": lines}))
+    assert case.ledger.find_posted(draft.posting_key, "journal") is None

@@ -42,7 +42,7 @@ from ml_connector.http import RetryPolicy
 from ml_connector.ledgers.base import Capabilities
 from ml_connector.ledgers.quickbooks.auth import quickbooks_tokens, require_realm
 from ml_connector.ledgers.quickbooks.client import QuickBooksApi, quoted
-from ml_connector.ledgers.quickbooks.preflight import COLUMNS, CompanySettings, holds
+from ml_connector.ledgers.quickbooks.preflight import COLUMNS, CompanySettings, foreign_bill_vendors, holds
 from ml_connector.ledgers.quickbooks.wire import (
     CLASS,
     DEPARTMENT,
@@ -218,7 +218,15 @@ class QuickBooks:
         """Records this company would refuse: see `preflight` for every reason and its fix."""
         if mapped.empty:
             return pd.DataFrame(columns=COLUMNS)
-        return holds(mapped, self.company())
+        company = self.company()
+        vendors = foreign_bill_vendors(mapped, company.home_currency)
+        currencies = {}
+        if vendors:
+            ids = ", ".join(quoted(v) for v in sorted(vendors))
+            statement = f"select * from Vendor where Active in (true, false) AND Id in ({ids})"
+            currencies = {str(v["Id"]): (v.get("CurrencyRef") or {}).get("value") or company.home_currency
+                          for v in self.api.query(statement).get("Vendor", [])}
+        return holds(mapped, company, currencies)
 
     def posting_advice(self, drafts: Sequence[Draft]) -> list[str]:
         receipts = sum(len(getattr(d, "receipt_urls", ())) for d in drafts)
@@ -290,9 +298,9 @@ class QuickBooks:
                              was_already_there=was_already_there, lines=saved_lines(kind, entity),
                              modified_at=modified_at(entity), total=entry_total(kind, entity))
 
-    def list_entries(self, start: date, end: date) -> list[EntrySummary]:
+    def list_entries(self, start: date, end: date, kinds: tuple[str, ...] = ("journal", "bill")) -> list[EntrySummary]:
         window = f"TxnDate >= '{start.isoformat()}' AND TxnDate <= '{end.isoformat()}'"
-        return [summary(kind, entity) for kind in ("journal", "bill")
+        return [summary(kind, entity) for kind in ("journal", "bill") if kind in kinds
                 for entity in self.api.select(ENTITY[kind], window)]
 
     def read_entry(self, kind: str, ledger_entity_id: str) -> PostingResult | None:

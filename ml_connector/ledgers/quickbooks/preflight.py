@@ -16,6 +16,8 @@ setting (or the mapping key) and the fix.
 - `bill_departments_differ`: a report's records name different departments, and a bill has one.
 - `negative_bill_line`: a bill line would be negative (refunds outweigh spend on one account and class):
   QuickBooks refuses negative bill lines (2290), and a vendor credit is not what the connector posts.
+- `vendor_currency_differs`: a report in another currency than its vendor's. A QuickBooks vendor has one
+  currency and its bills are in it (notes section 9); vendors the connector creates are in the home currency.
 Bill holds take the whole report, as the engine holds Expensify reports whole.
 """
 
@@ -98,8 +100,16 @@ def _whole_bills(groups: pd.Series, bad: set) -> pd.Series:
     return groups.isin(list(bad)) & groups.notna()
 
 
-def holds(mapped: pd.DataFrame, company: CompanySettings) -> pd.DataFrame:
-    """Rows of (source_id, reason, reason_text) for the records this company would refuse."""
+def foreign_bill_vendors(mapped: pd.DataFrame, home_currency: str) -> set[str]:
+    """The vendors of bills in another currency than the home currency: whose currency `holds` must know."""
+    foreign = mapped["posting_kind"].eq("bill") & mapped["currency"].ne(home_currency) & mapped["vendor_id"].notna()
+    return set(mapped.loc[foreign, "vendor_id"].astype(str))
+
+
+def holds(mapped: pd.DataFrame, company: CompanySettings,
+          vendor_currencies: dict[str, str] | None = None) -> pd.DataFrame:
+    """Rows of (source_id, reason, reason_text) for the records this company would refuse. `vendor_currencies`:
+    vendor id -> currency, for the vendors `foreign_bill_vendors` names."""
     if mapped.empty:
         return pd.DataFrame(columns=COLUMNS)
     parts: list[pd.DataFrame] = []
@@ -166,4 +176,14 @@ def holds(mapped: pd.DataFrame, company: CompanySettings) -> pd.DataFrame:
              "refunds outweigh spend on one account and class of this report, so its bill would carry a negative "
              "line, which QuickBooks refuses. Fix: enter the refund in QuickBooks as a vendor credit by hand, or "
              "correct the report at the source.")
+        known = vendor_currencies or {}
+        vendor_currency = mapped["vendor_id"].map(lambda v: known.get(str(v), company.home_currency)
+                                                  if v is not None else company.home_currency)
+        differs = is_bill & mapped["currency"].ne(vendor_currency)
+        hold(_whole_bills(groups, set(groups[differs])), "vendor_currency_differs",
+             "the report is in " + mapped["currency"].astype(str) + ", but its vendor '"
+             + mapped["vendor_name"].astype(str) + "' is in " + vendor_currency.astype(str)
+             + " (vendors the connector creates are in the home currency), and a QuickBooks vendor's bills are in "
+             "its own currency. Fix: have the report reimbursed in " + vendor_currency.astype(str)
+             + " at the source, or enter this bill by hand against a vendor kept in the report's currency.")
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)

@@ -84,8 +84,9 @@ def xero_tokens(*, engine: Engine, token_url: str, client_id: str, client_secret
             except Uncertain:
                 answer_lost = True  # Xero may have rotated the token without us hearing: the grace lets us retry
                 if attempt == LOST_ANSWER_ATTEMPTS:
-                    raise AuthError("Xero's identity server did not answer a token refresh after "
-                                    f"{LOST_ANSWER_ATTEMPTS} tries; try again shortly", system=SYSTEM) from None
+                    raise RetryableError("Xero's identity server did not answer a token refresh after "
+                                         f"{LOST_ANSWER_ATTEMPTS} tries; a retry sends the same refresh token "
+                                         "again", system=SYSTEM) from None
                 continue
             except ValidationRejected as exc:
                 raise _refusal(str(exc.vendor_code or ""), answer_lost) from None

@@ -170,14 +170,15 @@ class Xero:
             lines=saved_lines(kind, entry, currency, self.reference.account_ids()) if has_lines else None,
             modified_at=modified_at(entry), total=total_of(kind, entry))
 
-    def list_entries(self, start: date, end: date) -> list[EntrySummary]:
-        """Our journals and bills dated in [start, end] (those whose Narration or InvoiceNumber starts with
+    def list_entries(self, start: date, end: date, kinds: tuple[str, ...] = ("journal", "bill")) -> list[EntrySummary]:
+        """Our entries of these kinds dated in [start, end] (those whose Narration or InvoiceNumber starts with
         the key prefix: nothing else is ever a posting of ours), a page per hundred."""
         base = self.reference.facts()["base_currency"]
         window = f"Date>={where_date(start)} AND Date<={where_date(end)}"
         rows = []
         self._listed.clear()
-        for kind, endpoint in _ENDPOINTS.items():
+        for kind in kinds:
+            endpoint = _ENDPOINTS[kind]
             where = f"{key_filter(kind)} AND {window}"
             for entry in self.api.pages(endpoint, endpoint, {"where": where}):
                 rows.append(summary(kind, entry, base))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 import pandas as pd
@@ -35,7 +36,7 @@ def held_records(mapped: pd.DataFrame, base_currency: str) -> pd.DataFrame:
     """Rows (source_id, reason, reason_text) of the mapped records Xero would refuse."""
     if mapped.empty:
         return pd.DataFrame(columns=COLUMNS)
-    foreign = mapped["posting_kind"].eq("journal") & mapped["currency"].ne(base_currency)
+    foreign = mapped["posting_kind"].astype(object).eq("journal") & mapped["currency"].astype(object).ne(base_currency)
     chosen = pd.DataFrame({dim: mapped[f"{dim}_tag_id"].where(mapped[f"{dim}_option_id"].notna())
                            for dim in DIMENSIONS})
     categories, dimensions = chosen.nunique(axis=1), chosen.notna().sum(axis=1)
@@ -64,10 +65,12 @@ def held_records(mapped: pd.DataFrame, base_currency: str) -> pd.DataFrame:
                             + " map to the same Xero tracking category, and a line holds one option of each "
                             "category; fix: give each dimension a tracking category of its own in the mapping file"
                             for _, row in chosen[twice].iterrows()]}))
-    is_bill = mapped["posting_kind"].eq("bill")
+    is_bill = mapped["posting_kind"].astype(object).eq("bill")
     if is_bill.any():
         bills = mapped[is_bill]
-        report = bills["parent_id"].fillna(bills["source_id"]).astype(str) + "|" + bills["currency"].astype(str)
+        parent = bills["parent_id"].astype(object)
+        report = (parent.where(parent.notna(), bills["source_id"].astype(object)).astype(str) + "|"
+                  + bills["currency"].astype(str))
         total = bills["amount"].groupby(report).transform(lambda amounts: sum(amounts, Decimal(0)))
         negative = bills[total.lt(0)]
         if not negative.empty:
@@ -79,31 +82,57 @@ def held_records(mapped: pd.DataFrame, base_currency: str) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
 
 
-def estimated_calls(drafts: Sequence[Draft]) -> int:
-    """The fewest calls posting these drafts takes."""
-    entries = len(drafts)
-    receipts = sum(len(getattr(d, "receipt_urls", ())) for d in drafts)
-    vendors = len(set().union(*(d.missing_vendors() for d in drafts))) if drafts else 0
-    journals = sum(d.kind == "journal" for d in drafts)
-    pages = math.ceil(journals / 100) + math.ceil((entries - journals) / 100)
-    return entries + receipts + vendors + pages + RUN_CALLS
+@dataclass(frozen=True)
+class MonthShape:
+    """What the calls of a month depend on."""
+
+    entries: int
+    journals: int
+    receipts: int
+    new_vendors: int
+    single_brex_journals: int  # per_record Brex journals (one expense each)
+    days_of_single_journals: int
+
+
+def month_shape(drafts: Sequence[Draft]) -> MonthShape:
+    """From the drafts' columns when they are a `DraftTable` (no object per line is built), else from the drafts."""
+    entries = getattr(drafts, "entries", None)
+    if isinstance(entries, pd.DataFrame):
+        members = drafts.members["entry"].value_counts()
+        single = (entries["kind"].astype(object).eq("journal") & entries["source"].astype(object).eq("brex")
+                  & pd.Series(range(len(entries)), index=entries.index).map(members).eq(1))
+        return MonthShape(len(entries), int(entries["kind"].astype(object).eq("journal").sum()),
+                          sum(len(urls) for urls in entries["receipt_urls"] if isinstance(urls, tuple | list)),
+                          len(drafts.missing_vendors()), int(single.sum()),
+                          entries.loc[single, "entry_date"].nunique())
+    singles = [d for d in drafts if d.kind == "journal" and d.source == "brex" and len(d.source_ids) == 1]
+    return MonthShape(len(drafts), sum(d.kind == "journal" for d in drafts),
+                      sum(len(getattr(d, "receipt_urls", ())) for d in drafts),
+                      len(set().union(*(d.missing_vendors() for d in drafts))) if drafts else 0, len(singles),
+                      len({d.entry_date for d in singles}))
+
+
+def estimated_calls(shape: MonthShape) -> int:
+    """The fewest calls posting a month of this shape takes."""
+    pages = math.ceil(shape.journals / 100) + math.ceil((shape.entries - shape.journals) / 100)
+    return shape.entries + shape.receipts + shape.new_vendors + pages + RUN_CALLS
 
 
 def advice_for(drafts: Sequence[Draft], *, daily: int, left_today: int, per_minute: float) -> list[str]:
     """What a person should know before the month posts: a month the day's calls cannot hold (and the mode
     that needs fewer), and a run that will take hours at the minute limit. `per_minute`: the pace kept."""
-    calls = estimated_calls(drafts)
+    shape = month_shape(drafts)
+    calls = estimated_calls(shape)
     advice = []
     if calls > left_today:
         days = 1 + math.ceil(max(0, calls - left_today) / daily)
-        text = (f"{len(drafts):,} entries need about {calls:,} Xero calls, and the organisation has {left_today:,} "
-                f"of its {daily:,} a day left: posting pauses when the day's calls are used up and continues the "
-                f"next day (about {days} days in all).")
-        singles = [d for d in drafts if d.kind == "journal" and d.source == "brex" and len(d.source_ids) == 1]
-        if singles:
+        text = (f"{shape.entries:,} entries need about {calls:,} Xero calls, and the organisation has "
+                f"{left_today:,} of its {daily:,} a day left: posting pauses when the day's calls are used up and "
+                f"continues the next day (about {days} days in all).")
+        if shape.single_brex_journals:
             text += (f" Brex posting_mode per_day posts one journal per day and card account instead of one per "
-                     f"expense: about {len({d.entry_date for d in singles})} journals per card account for these "
-                     f"{len(singles):,} expenses.")
+                     f"expense: about {shape.days_of_single_journals} journals per card account for these "
+                     f"{shape.single_brex_journals:,} expenses.")
         advice.append(text)
     minutes = calls / max(1.0, per_minute)
     if minutes > 60:
