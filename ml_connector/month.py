@@ -19,13 +19,16 @@ from decimal import Decimal
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from ml_connector.ledgers.base import Capabilities
 from ml_connector.mapping import EXCEPTION_COLUMNS, MappingRules
 from ml_connector.mapping.apply import map_frame
+from ml_connector.mapping.columns import values
 from ml_connector.mapping.draft_table import DraftTable
 from ml_connector.mapping.drafts import build_drafts
 from ml_connector.mapping.frames import records_frame
 from ml_connector.mapping.schema import conform, empty
 from ml_connector.models import ReferenceData, SpendRecord
+from ml_connector.money import quantum
 from ml_connector.sources.registry import SOURCES
 from ml_connector.store.posted_index import PostedIndex
 from ml_connector.store.target import LedgerTarget
@@ -74,12 +77,15 @@ Preflight = Callable[[pd.DataFrame, ReferenceData], pd.DataFrame]
 
 def plan_month(month: str, target: LedgerTarget, records: list[SpendRecord] | pd.DataFrame, rules: MappingRules,
                reference: ReferenceData, engine: Engine, sources_read: tuple[str, ...] = (),
-               preflight: Preflight | None = None) -> MonthPlan:
-    """`preflight`: the ledger's own reasons to hold records before anything posts (`Ledger.preflight`)."""
+               preflight: Preflight | None = None, capabilities: Capabilities | None = None) -> MonthPlan:
+    """`preflight`: the ledger's own reasons to hold records before anything posts (`Ledger.preflight`);
+    `capabilities`: what the ledger can carry (journals in the base currency only, vendors on journal lines)."""
     frame = records if isinstance(records, pd.DataFrame) else records_frame(records)
     ready, held = _hold_before_mapping(frame)
     result = map_frame(ready, rules, reference)
     mapped, exceptions = result.mapped, pd.concat([held, result.exceptions], ignore_index=True)
+    if capabilities is not None:
+        mapped = fit_to_ledger(mapped, capabilities, reference.base_currency)
     if preflight is not None and not mapped.empty:
         mapped, refused = _hold_refused(mapped, preflight(mapped, reference))
         exceptions = pd.concat([exceptions, refused], ignore_index=True)
@@ -105,6 +111,34 @@ def _hold_before_mapping(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
         return frame, empty(EXCEPTION_COLUMNS)
     held = pd.concat(held_parts, ignore_index=True)
     return frame[~frame["source_id"].isin(list(held["source_id"]))], conform(held, EXCEPTION_COLUMNS)
+
+
+def fit_to_ledger(mapped: pd.DataFrame, capabilities: Capabilities, base_currency: str) -> pd.DataFrame:
+    """What the ledger cannot carry, made into what it can, before anything is drafted:
+    - journals in the base currency only: a journal record in another currency whose source also gives the
+      amount in the base currency (Brex: what the card settled) posts that amount, in that currency;
+    - no vendors on journal lines: journal records name no vendor (so none is created for them)."""
+    journal = values(mapped, "posting_kind") == "journal"
+    if capabilities.journal_currencies == "base":
+        currency, original = values(mapped, "currency"), values(mapped, "original_currency")
+        convert = journal & (currency != base_currency) & (original == base_currency)
+        if convert.any():
+            mapped = mapped.copy()
+            for name in ("currency", "exchange_rate"):
+                mapped[name] = values(mapped, name)
+            amount = values(mapped, "amount")
+            unit = quantum(base_currency)
+            amount[convert] = [a.quantize(unit) for a in values(mapped, "original_amount")[convert]]
+            mapped["amount"] = amount
+            mapped.loc[convert, "currency"] = base_currency
+            mapped.loc[convert, "exchange_rate"] = None
+    if not capabilities.journal_line_vendors and journal.any():
+        mapped = mapped.copy()
+        for name in ("vendor_id", "vendor_name"):
+            column = values(mapped, name)
+            column[journal] = None
+            mapped[name] = column
+    return mapped
 
 
 def _hold_refused(mapped: pd.DataFrame, refused: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

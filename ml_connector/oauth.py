@@ -39,7 +39,7 @@ from ml_connector.store.audit import AuditEvent, record
 from ml_connector.store.db import write_transaction
 from ml_connector.store.schema import token_state, utc_now
 
-LEASE_SECONDS = 30
+LEASE_SECONDS = 180  # longer than a refresh can take with its retries, so no second refresher starts meanwhile
 MAX_REFRESH_MARGIN = timedelta(minutes=5)
 
 

@@ -42,6 +42,10 @@ class Capabilities:
     attachments_per_entry: int | None = None
     bills_need_due_date: bool = False
     vendor_names_unique: bool = True  # the ledger refuses a second vendor of the same name
+    # Journals in any currency the organisation has ("any"), or in its base currency only ("base": Xero's manual
+    # journals): then a record whose source also gives its amount in the base currency posts that amount.
+    journal_currencies: Literal["any", "base"] = "any"
+    journal_line_vendors: bool = True  # journal lines name a vendor (Zoho, QuickBooks); else none is created
     bill_numbers_unique: bool = True  # the ledger refuses a second bill of the same number for a vendor
     requests_per_minute: int = 100
     requests_per_day: int | None = None

@@ -51,7 +51,7 @@ KEY_FIELDS = ("source", "category", "gl_code", "merchant", "department", "locati
               "currency")
 # What a record carries of its own, beside its combination.
 RECORD_FIELDS = ("source_id", "parent_id", "version", "record_date", "amount", "exchange_rate", "card_account",
-                 "memo", "source_url", "receipt_urls")
+                 "memo", "source_url", "receipt_urls", "original_amount", "original_currency")
 
 
 def map_frame(records: pd.DataFrame, rules: MappingRules, reference: ReferenceData) -> MappingResult:

@@ -37,6 +37,8 @@ MAPPED_COLUMNS: dict[str, str] = {
     "description": "object",
     "source_url": "object",
     "receipt_urls": "object",  # tuple[str, ...]
+    "original_amount": "object",  # Decimal | None: the same spend in another currency (Brex: the card's settled)
+    "original_currency": "object",
 }
 
 EXCEPTION_COLUMNS: dict[str, str] = {

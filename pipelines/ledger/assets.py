@@ -99,7 +99,7 @@ def dagster_failure(state, metadata: dict) -> dg.Failure:
     return dg.Failure(description=f"MonthIncomplete: {incomplete}", allow_retries=True, metadata=metadata)
 
 
-def summary(state, done, names_of: dict[str, str]) -> dict:
+def summary(state, done, names_of: dict[str, dict[str, str]]) -> dict:
     """The month as the command line prints it: plain data, kept in the store as the asset's value."""
     tie = done.tie_out
     return {
@@ -112,15 +112,15 @@ def summary(state, done, names_of: dict[str, str]) -> dict:
         "tie_out": {"ties_out": tie.ties_out, "entries_expected": tie.entries_expected,
                     "entries_found": tie.entries_found, "missing": list(tie.missing),
                     "duplicated": list(tie.duplicated), "unexpected": list(tie.unexpected),
-                    "rows": [{"account": names_of.get(r.account_id, r.account_id),
-                              "dimensions": ", ".join(names_of.get(t, t) for t in r.tag_option_ids),
+                    "rows": [{"account": names_of["accounts"].get(r.account_id, r.account_id),
+                              "dimensions": ", ".join(names_of["options"].get(t, t) for t in r.tag_option_ids),
                               "currency": r.currency, "source": money_text(r.source_total, r.currency),
                               "ledger": money_text(r.ledger_total, r.currency),
                               "difference": money_text(r.difference, r.currency)} for r in tie.rows]},
     }
 
 
-def names(reference: ReferenceData) -> dict[str, str]:
-    found = {a.account_id: f"{a.code} {a.name}" if a.code else a.name for a in reference.accounts}
-    found.update({t.option_id: t.option_name for t in reference.tag_options})
-    return found
+def names(reference: ReferenceData) -> dict[str, dict[str, str]]:
+    """Names a person reads, for account ids and for option ids apart (ledgers number both from 1)."""
+    return {"accounts": {a.account_id: f"{a.code} {a.name}" if a.code else a.name for a in reference.accounts},
+            "options": {t.option_id: t.option_name for t in reference.tag_options}}

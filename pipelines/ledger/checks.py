@@ -36,9 +36,9 @@ def every_entry_posted(state: MonthState) -> dg.AssetCheckResult:
                   "problems": rows_table(problems, ("posting_key", "state", "reason"))})
 
 
-def tie_out(result: TieOut, names: dict[str, str]) -> dg.AssetCheckResult:
-    rows = [{"account": names.get(r.account_id, r.account_id),
-             "dimensions": ", ".join(names.get(t, t) for t in r.tag_option_ids), "currency": r.currency,
+def tie_out(result: TieOut, names: dict[str, dict[str, str]]) -> dg.AssetCheckResult:
+    rows = [{"account": names["accounts"].get(r.account_id, r.account_id),
+             "dimensions": ", ".join(names["options"].get(t, t) for t in r.tag_option_ids), "currency": r.currency,
              "source": money_text(r.source_total, r.currency), "ledger": money_text(r.ledger_total, r.currency),
              "difference": money_text(r.difference, r.currency)}
             for r in result.rows]

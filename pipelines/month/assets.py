@@ -55,7 +55,8 @@ def journal_drafts(context: dg.AssetExecutionContext, spend_records: MonthRecord
     with dagster_outcomes():
         client = ledger.ledger(context.run.run_id)
         plan = plan_month(month, client.target, spend_records.records, mapping.rules(), ledger_reference_data,
-                          store.engine(), sources_read=spend_records.sources, preflight=client.preflight)
+                          store.engine(), sources_read=spend_records.sources, preflight=client.preflight,
+                          capabilities=client.capabilities)
         save_outcomes(store.engine(), plan, context.run.run_id)
         advice = client.posting_advice(plan.drafts)
     for line in advice:

@@ -52,7 +52,8 @@ CAPABILITIES = Capabilities(
     native_idempotency="idempotency_key", text_limit=500, dimension_slots=("tracking",), max_dimensions=2,
     # 10 MB and 10 files a record are third-party figures (notes §10); the stricter reading of "10 MB".
     attachment_max_bytes=10_000_000, attachments_per_entry=10, bills_need_due_date=True,
-    vendor_names_unique=True, bill_numbers_unique=False, requests_per_minute=60, requests_per_day=5000)
+    vendor_names_unique=True, bill_numbers_unique=False, requests_per_minute=60, requests_per_day=5000,
+    journal_currencies="base", journal_line_vendors=False)
 _ENDPOINTS = {"journal": "ManualJournals", "bill": "Invoices"}
 
 
