@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -82,7 +82,7 @@ def row_loop(frame: pd.DataFrame, mapping, ref: ReferenceData) -> dict:
     suffixes = mapping.vendors.strip_suffixes
     brex = mapping.brex
 
-    @lru_cache(maxsize=None)
+    @cache
     def norm(name: str) -> str | None:
         return normalise_name(name, suffixes)
 

@@ -29,12 +29,26 @@ class Settings(BaseSettings):
     mapping_file: Path | None = Field(default=None, description="The mapping YAML file.")
 
     http_timeout_seconds: float = Field(default=30.0, gt=0, description="Read timeout of every API call, seconds.")
+    receipt_hosts: str = Field(
+        default="", description="Extra hosts receipts may be downloaded from (HTTPS only), besides the sources' own, "
+                                "comma-separated: exact hosts or *.suffix patterns.")
+    receipt_max_bytes: int = Field(
+        default=10_485_760, ge=1, description="Largest receipt downloaded, bytes; the ledger's own limit wins when it "
+                                              "is lower.")
+    receipt_sandbox_origin: str = Field(
+        default="", description="The sandbox's origin (http://127.0.0.1:PORT), trusted for receipts over plain HTTP "
+                                "and on a loopback address: for rehearsals against the sandbox only.")
     ledger: Literal["zoho_books", "quickbooks", "xero"] = Field(
         default="zoho_books", description="The ledger to post to: zoho_books, quickbooks or xero.")
     month_lease_wait_seconds: float = Field(
         default=900.0, ge=0, description="How long a run waits for another run posting the same month, seconds.")
     reference_cache_seconds: float = Field(
         default=600.0, ge=0, description="How long accounts, tags and currencies read from the ledger are reused.")
+    alert_url: SecretStr | None = Field(
+        default=None, description="Slack-compatible incoming webhook that receives alerts (a secret: its path is "
+                                  "the credential).")
+    dagster_url: str | None = Field(
+        default=None, description="The Dagster webserver's base URL, for links to runs in alerts.")
 
     brex_base_url: str = Field(default="https://api.brex.com", description="Brex API base URL.")
     brex_token_url: str = Field(default="https://accounts-api.brex.com/oauth2/default/v1/token",
@@ -48,6 +62,12 @@ class Settings(BaseSettings):
         default=262_144, ge=1024, description="Largest webhook body the receiver reads, bytes (larger: 413).")
     webhook_secret_refresh_seconds: float = Field(
         default=60.0, ge=0, description="Least time between two reads of Brex's webhook secrets, seconds.")
+    brex_lookback_months: int = Field(
+        default=1, ge=0, le=24, description="Months before the current one that the daily brex_lookback schedule "
+                                            "syncs again, so late Brex edits are seen.")
+    brex_token_idle_warn_days: int = Field(
+        default=60, ge=1, le=89, description="Days without a Brex call after which credential_watch warns (Brex "
+                                             "user tokens expire after 90 days unused).")
 
     zoho_accounts_url: str = Field(default="https://accounts.zoho.com", description="Zoho accounts server.")
     zoho_client_id: str | None = Field(default=None, description="Zoho OAuth2 client id.")
@@ -70,6 +90,8 @@ class Settings(BaseSettings):
         default=None, description="QuickBooks refresh token (the first; rotated ones are kept in the store).")
     quickbooks_realm_id: str | None = Field(default=None, description="QuickBooks company (realm) id.")
     quickbooks_minor_version: int = Field(default=75, ge=75, description="QuickBooks API minorversion.")
+    quickbooks_requests_per_minute: int = Field(
+        default=500, ge=1, description="QuickBooks' per-company request limit; the connector stays 10% under it.")
 
     xero_api_url: str = Field(default="https://api.xero.com", description="Xero API base URL.")
     xero_token_url: str = Field(default="https://identity.xero.com/connect/token",
@@ -79,6 +101,9 @@ class Settings(BaseSettings):
     xero_refresh_token: SecretStr | None = Field(
         default=None, description="Xero refresh token (the first; rotated ones are kept in the store).")
     xero_tenant_id: str | None = Field(default=None, description="Xero organisation (tenant) id.")
+    xero_requests_per_minute: int = Field(
+        default=60, ge=1, description="Xero's per-organisation request limit; the connector stays 10% under it.")
+    xero_requests_per_day: int = Field(default=5000, ge=1, description="Xero's per-organisation daily limit.")
 
     expensify_base_url: str = Field(default="https://integrations.expensify.com",
                                     description="Expensify Integration Server base URL.")

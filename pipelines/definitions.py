@@ -11,12 +11,14 @@ from pathlib import Path
 import dagster as dg
 
 from ml_connector.settings import load_settings
+from pipelines.alerts import definitions as alerts
 from pipelines.brex import definitions as brex
 from pipelines.expensify import definitions as expensify
 from pipelines.jobs import month_sync
 from pipelines.ledger import definitions as ledger
 from pipelines.month import definitions as month
 from pipelines.resources import ledger_resource, resources
+from pipelines.vendors import definitions as vendors
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,10 +31,12 @@ def build_definitions(bound: dict | None = None) -> dg.Definitions:
     org = getattr(chosen, "organization_id", "") or getattr(chosen, "realm_id", "") or getattr(chosen, "tenant_id", "")
     pool = re.sub(r"[^A-Za-z0-9_]", "_", f"{chosen.kind}_{org}" if org else f"{chosen.kind}_api")
     merged = dg.Definitions.merge(
-        brex.definitions(),
+        brex.definitions(settings.brex_lookback_months),
         expensify.definitions(settings.expensify_poll_cron),
         month.definitions(),
         ledger.definitions(chosen.kind, chosen.ledger_name(), pool, settings.month_lease_wait_seconds),
+        vendors.definitions(chosen.kind, settings.month_lease_wait_seconds),
+        alerts.definitions(settings.brex_token_idle_warn_days),
         dg.Definitions(jobs=[month_sync], resources=bound),
     )
     return merged

@@ -8,6 +8,7 @@ import dagster as dg
 
 from ml_connector.errors import ConfigError
 from ml_connector.settings import Settings
+from pipelines.alerts.resources import AlertsResource
 from pipelines.brex.resources import BrexResource
 from pipelines.expensify.resources import ExpensifyResource
 from pipelines.ledger.resources import LedgerResource
@@ -43,6 +44,7 @@ def ledger_resource(settings: Settings, store: ConnectorStoreResource) -> Ledger
             store=store, api_url=settings.xero_api_url, token_url=settings.xero_token_url,
             client_id=settings.xero_client_id or "", client_secret=env("ML_CONNECTOR_XERO_CLIENT_SECRET"),
             refresh_token=env("ML_CONNECTOR_XERO_REFRESH_TOKEN"), tenant_id=settings.xero_tenant_id or "",
+            requests_per_minute=settings.xero_requests_per_minute, requests_per_day=settings.xero_requests_per_day,
             timeout_seconds=settings.http_timeout_seconds, cache_seconds=settings.reference_cache_seconds)
     if settings.ledger == "quickbooks":
         from pipelines.quickbooks.resources import QuickBooksResource
@@ -51,10 +53,11 @@ def ledger_resource(settings: Settings, store: ConnectorStoreResource) -> Ledger
             store=store, base_url=settings.quickbooks_base_url, token_url=settings.quickbooks_token_url,
             client_id=settings.quickbooks_client_id or "", client_secret=env("ML_CONNECTOR_QUICKBOOKS_CLIENT_SECRET"),
             refresh_token=env("ML_CONNECTOR_QUICKBOOKS_REFRESH_TOKEN"), realm_id=settings.quickbooks_realm_id or "",
-            minor_version=settings.quickbooks_minor_version, timeout_seconds=settings.http_timeout_seconds,
+            minor_version=settings.quickbooks_minor_version,
+            requests_per_minute=settings.quickbooks_requests_per_minute, timeout_seconds=settings.http_timeout_seconds,
             cache_seconds=settings.reference_cache_seconds)
     raise ConfigError(f"ledger {settings.ledger} is not available in this build.", setting="ML_CONNECTOR_LEDGER",
-                      fix="set ML_CONNECTOR_LEDGER=zoho_books")
+                      fix="set ML_CONNECTOR_LEDGER to zoho_books, quickbooks or xero")
 
 
 def resources(settings: Settings) -> dict:
@@ -73,4 +76,5 @@ def resources(settings: Settings) -> dict:
                                        partner_user_id=settings.expensify_partner_user_id or "",
                                        partner_user_secret=env("ML_CONNECTOR_EXPENSIFY_PARTNER_USER_SECRET"),
                                        timeout_seconds=max(60.0, settings.http_timeout_seconds)),
+        "alerts": AlertsResource(url=env("ML_CONNECTOR_ALERT_URL"), dagster_url=settings.dagster_url or ""),
     }

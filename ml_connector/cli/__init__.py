@@ -10,6 +10,7 @@ from ml_connector.cli.credentials import credentials
 from ml_connector.cli.db import db
 from ml_connector.cli.demo import demo
 from ml_connector.cli.month import audit, run, status
+from ml_connector.cli.replay import replay
 from ml_connector.cli.sandbox import sandbox
 from ml_connector.cli.webhooks import webhooks
 from ml_connector.errors import ConfigError, ConnectorError, VaultError
@@ -31,6 +32,7 @@ cli.add_command(status)
 cli.add_command(audit)
 cli.add_command(demo)
 cli.add_command(webhooks)
+cli.add_command(replay)
 
 
 def main() -> None:

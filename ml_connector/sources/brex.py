@@ -3,21 +3,32 @@
 Each record carries amount and date from the settled transaction, and category, memo, department,
 location, approval and receipts from the expense. Money arrives in minor units and becomes Decimal here.
 Brex's vocabulary (expand[], posted_at_date, billing_amount) stays in this module. The client also
-reads accounting records by id and manages webhook subscriptions and secrets (webhooks.yaml).
+reads accounting records (by id, or those ready for export) and reports export results to Brex
+(accounting.yaml), lists and creates vendors (payments.yaml), and manages webhook subscriptions and
+secrets (webhooks.yaml).
+
+Export results: Brex answers a batch with 404 `NOT_FOUND` (`details.not_found_export_entry_source_ids`) or 422
+`ACCOUNTING_RECORD_NOT_READY_FOR_EXPORT` / `DUPLICATE_ACCOUNTING_RECORD_IDS` naming the records it refused.
+Those answers are data about records, not failures of the call, so they come back as an `ExportAnswer`.
+Whether Brex applied the rest of a refused batch is not documented: the caller treats it as not applied
+and sends the rest again (a result that did land then answers "not ready", and is checked by reading the
+record back).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import requests
 from sqlalchemy.engine import Engine
 
-from ml_connector.errors import AuthError, ConfigError
-from ml_connector.http import HttpClient, RetryPolicy, shared_limiter
+from ml_connector.errors import AuthError, ConfigError, ConnectorError
+from ml_connector.http import HttpClient, RetryPolicy, default_classifier, shared_limiter
 from ml_connector.models import SpendRecord
 from ml_connector.money import from_minor_units
 from ml_connector.store.rate_budget import StoreRateBudget
@@ -29,6 +40,35 @@ PRIMARY_CARD_ACCOUNT = "primary"
 PER_MINUTE = 1000  # per client and account (Brex rate limits page)
 TRANSACTIONS_PAGE, EXPENSES_PAGE = 1000, 100  # the documented maxima
 ACCOUNTING_IDS_PER_CALL = 500  # `ids` takes at most 500 values, and a page at most 500 records
+VENDORS_PAGE = 1000  # the generic page cap
+# Export-result answers about records rather than about the call (accounting.yaml, reportAccountingExportResults).
+REFUSED_RECORDS = {"NOT_FOUND": "not_found_export_entry_source_ids",
+                   "ACCOUNTING_RECORD_NOT_READY_FOR_EXPORT": "not_ready_for_export_accounting_record_ids",
+                   "DUPLICATE_ACCOUNTING_RECORD_IDS": "duplicate_accounting_record_ids"}
+
+
+@dataclass(frozen=True)
+class ExportAnswer:
+    """What Brex said to one batch of export results: processed (200), or refused naming records (404/422)."""
+
+    refused: bool = False
+    updated: list[str] = field(default_factory=list)  # 200: the records Brex updated
+    not_found: list[str] = field(default_factory=list)  # 404: records Brex does not know
+    not_ready: list[str] = field(default_factory=list)  # 422: records no longer READY_FOR_EXPORT
+    duplicates: list[str] = field(default_factory=list)  # 422: ids sent as both success and failure
+
+
+def _record_answers(response: requests.Response) -> ConnectorError | None:
+    """Let Brex's per-record refusals of an export batch through as answers; everything else as usual."""
+    if response.status_code in (404, 422):
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance((body.get("details") or {}).get(
+                REFUSED_RECORDS.get(str(body.get("error_code")), "")), list):
+            return None
+    return default_classifier("brex")(response)
 
 
 class BrexAuth:
@@ -90,6 +130,8 @@ class BrexClient:
         limiter = (StoreRateBudget(engine, "brex", account_key, PER_MINUTE, 60.0) if engine is not None
                    else shared_limiter("brex", account_key, int(PER_MINUTE * 0.9), 60))
         self.http = HttpClient("brex", base_url, limiter=limiter, retry=retry, timeout=timeout)
+        self._export_http = HttpClient("brex", base_url, limiter=limiter, retry=retry, timeout=timeout,
+                                       classify=_record_answers)
 
     @classmethod
     def from_settings(cls, settings, vault=None, **kwargs: Any) -> BrexClient:
@@ -112,12 +154,14 @@ class BrexClient:
                 raise
         raise AssertionError("unreachable")
 
-    def _send(self, method: str, path: str, body: dict, headers: dict[str, str] | None = None) -> dict:
-        """A write that is safe to repeat: a PUT, or a POST carrying an Idempotency-Key Brex deduplicates."""
+    def _send(self, method: str, path: str, body: dict, headers: dict[str, str] | None = None,
+              http: HttpClient | None = None) -> dict:
+        """A write that is safe to repeat: a PUT, or a POST carrying an Idempotency-Key Brex deduplicates (or
+        whose repetition Brex answers per record, as export results)."""
         for attempt in (1, 2):
             try:
-                return self.http.request(method, path, json=body, headers={**self.auth.header(), **(headers or {})},
-                                         is_idempotent=True).json()
+                return (http or self.http).request(method, path, json=body, is_idempotent=True,
+                                                   headers={**self.auth.header(), **(headers or {})}).json()
             except AuthError:
                 if attempt == 1 and self.auth.forget():
                     continue
@@ -163,6 +207,40 @@ class BrexClient:
             params: list[tuple[str, Any]] = [("limit", ACCOUNTING_IDS_PER_CALL)] + [("ids", i) for i in chunk]
             records.extend(self._pages("/v3/accounting/records", params))
         return records
+
+    def accounting_records_ready(self, source_type: str = "CARD") -> list[dict]:
+        """Every accounting record of `source_type` in review status READY_FOR_EXPORT (Accounting API, Alpha:
+        403 or 404 when the account has no access)."""
+        params: list[tuple[str, Any]] = [("limit", ACCOUNTING_IDS_PER_CALL), ("review_status", "READY_FOR_EXPORT"),
+                                         ("source_type", source_type)]
+        return list(self._pages("/v3/accounting/records", params))
+
+    def report_export_results(self, results: list[dict]) -> ExportAnswer:
+        """`POST /v3/accounting/records/export-results` for one batch (at least one result)."""
+        body = self._send("POST", "/v3/accounting/records/export-results", {"results": results},
+                          http=self._export_http)
+        if "updated_accounting_record_ids" in body:
+            return ExportAnswer(updated=list(body["updated_accounting_record_ids"]))
+        details = body.get("details") or {}
+        ids = {code: list(details.get(key) or []) for code, key in REFUSED_RECORDS.items()}
+        return ExportAnswer(refused=True, not_found=ids["NOT_FOUND"],
+                            not_ready=ids["ACCOUNTING_RECORD_NOT_READY_FOR_EXPORT"],
+                            duplicates=ids["DUPLICATE_ACCOUNTING_RECORD_IDS"])
+
+    # -- vendors -------------------------------------------------------------------------------------
+
+    def vendors(self) -> list[dict]:
+        """Every vendor of the account: `{id, company_name, ...}`."""
+        return list(self._pages("/v1/vendors", [("limit", VENDORS_PAGE)]))
+
+    def vendor(self, vendor_id: str) -> dict:
+        """One vendor; NotFound when Brex no longer has it."""
+        return self._get(f"/v1/vendors/{vendor_id}")
+
+    def create_vendor(self, company_name: str, idempotency_key: str) -> dict:
+        """`POST /v1/vendors`: Brex requires an Idempotency-Key and a unique, ASCII `company_name`."""
+        return self._send("POST", "/v1/vendors", {"company_name": company_name},
+                          headers={"Idempotency-Key": idempotency_key})
 
     # -- webhooks ------------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from ml_connector.errors import ConfigError
+from ml_connector.store.db import write_transaction
 from ml_connector.store.schema import utc_now, webhook_inbox
 
 BREX = "brex"
@@ -112,7 +113,9 @@ def mark_handled(engine: Engine, event_ids: Iterable[str], *, run_key: str | Non
                  .values(processed_at=now, handled_run_key=run_key, months=sa.bindparam("b_months"),
                          month=sa.bindparam("b_month"), handled_note=sa.bindparam("b_note")))
     marked = 0
-    with engine.begin() as connection:
+    # Counted, then written: on SQLite the write lock is taken at BEGIN, or a receiver inserting at the same
+    # moment makes the upgrade from read to write fail at once ("database is locked").
+    with write_transaction(engine) as connection:
         for start in range(0, len(ids), UPDATE_CHUNK):
             chunk = ids[start:start + UPDATE_CHUNK]
             # Counted first: executemany row counts are not reliable on every driver.

@@ -4,6 +4,7 @@
 import dagster as dg
 from pydantic import Field
 
+from ml_connector.http import RetryPolicy
 from ml_connector.sources.brex import BrexAuth, BrexClient
 from pipelines.secrets import secret, timeout
 from pipelines.store.resources import ConnectorStoreResource
@@ -22,9 +23,11 @@ class BrexResource(dg.ConfigurableResource):
     refresh_token: str = Field(default="", description="Brex OAuth2 refresh token.", json_schema_extra=SECRET)
     timeout_seconds: float = Field(default=30.0, description="Read timeout of every call, seconds.")
 
-    def client(self) -> BrexClient:
+    def client(self, retry: RetryPolicy | None = None, timeout_seconds: float | None = None) -> BrexClient:
+        """The engine's client; a sensor passes a short `retry` and timeout (a tick has a time limit)."""
         auth = BrexAuth(api_token=secret(self.api_token, self.store, "brex", "api_token") or None,
                         token_url=self.token_url, client_id=self.client_id or None,
                         client_secret=secret(self.client_secret, self.store, "brex", "client_secret") or None,
                         refresh_token=secret(self.refresh_token, self.store, "brex", "refresh_token") or None)
-        return BrexClient(self.base_url, auth, timeout=timeout(self.timeout_seconds), engine=self.store.engine())
+        return BrexClient(self.base_url, auth, retry=retry, timeout=timeout(timeout_seconds or self.timeout_seconds),
+                          engine=self.store.engine())
