@@ -54,6 +54,9 @@ class SpendRecord(_Frozen):
     status: str | None = None
     approved_at: datetime | None = None
     updated_at: datetime | None = None
+    # The tax the source itself states (Expensify's `taxAmount` and rate, when `hasTax`): part of `amount`.
+    tax_amount: Decimal | None = None
+    tax_code: str | None = None  # the source's own id of the rate (Expensify's rateID)
 
     @field_validator("currency", "original_currency")
     @classmethod
@@ -70,6 +73,8 @@ class SpendRecord(_Frozen):
         material = {"amount": str(self.amount), "currency": self.currency, "date": self.record_date.isoformat(),
                     "category": self.category, "gl_code": self.gl_code, "department": self.department,
                     "location": self.location, "project": self.project, "merchant": self.merchant}
+        if self.tax_amount is not None:  # only then: records without tax keep the versions they always had
+            material.update(tax_amount=str(self.tax_amount), tax_code=self.tax_code)
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -92,15 +97,19 @@ class JournalLine(_Frozen):
     project_id: str | None = None
     tags: tuple[LineTag, ...] = ()
     source_id: str | None = None  # the record this line carries, for the tie-out
+    tax_code_id: str | None = None  # the ledger's tax code; `amount` then includes the tax (gross)
+    tax_amount: Decimal | None = None  # the tax within `amount`, as the source states it or its rate gives it
 
 
 class BillLine(_Frozen):
     account_id: str
-    amount: Decimal  # signed: a credit line (a refund on a report) is negative
+    amount: Decimal  # signed: a credit line (a refund on a report) is negative; gross when taxed
     description: str = ""
     project_id: str | None = None
     tags: tuple[LineTag, ...] = ()
     source_ids: tuple[str, ...] = ()
+    tax_code_id: str | None = None
+    tax_amount: Decimal | None = None
 
 
 class Draft(_Frozen):
@@ -116,6 +125,7 @@ class Draft(_Frozen):
     currency: str
     exchange_rate: Decimal | None = None
     notes: str = ""
+    location_id: str | None = None  # the ledger's business location, where the organisation has several
 
     @property
     def month(self) -> str:
@@ -228,9 +238,11 @@ class LedgerLine(_Frozen):
     entry_date: date
     account_id: str
     side: Side
-    amount: Decimal
+    amount: Decimal  # net of tax when the line is taxed
     currency: str
     tag_option_ids: tuple[str, ...] = ()
+    tax_amount: Decimal = Decimal(0)  # the tax the ledger booked for this line (on its own tax account)
+    tax_code_id: str | None = None
 
 
 class PostingResult(_Frozen):
@@ -261,6 +273,21 @@ class EntrySummary(_Frozen):
     is_void: bool = False
 
 
+class TaxCode(_Frozen):
+    """A tax (or exemption) of the ledger that a line can carry."""
+
+    tax_code_id: str
+    name: str
+    rate: Decimal  # percent: 20 for 20%
+    is_active: bool = True
+
+
+class BusinessLocation(_Frozen):
+    location_id: str
+    name: str
+    is_active: bool = True
+
+
 class ReferenceData(_Frozen):
     """What the ledger knows that mapping needs: accounts, vendors, tags, currencies and the lock date."""
 
@@ -270,6 +297,17 @@ class ReferenceData(_Frozen):
     currencies: tuple[CurrencyInfo, ...]
     base_currency: str
     locked_through: date | None = None  # nothing on or before this date may be posted
+    tax_codes: tuple[TaxCode, ...] = ()
+    tax_required: bool = False  # the organisation charges tax: every expense line needs a tax code
+    locations: tuple[BusinessLocation, ...] = ()
+    location_required: bool = False  # several business locations: every entry needs one
+    # How the ledger computes a taxed line's tax, per kind of entry (see `ml_connector.tax`): "gross" (inclusive)
+    # or "net" (tax added to a net amount).
+    journal_tax_basis: str = "gross"
+    bill_tax_basis: str = "gross"
+
+    def tax_basis(self, kind: str) -> str:
+        return self.bill_tax_basis if kind == "bill" else self.journal_tax_basis
 
     def is_locked(self, day: date) -> bool:
         return self.locked_through is not None and day <= self.locked_through

@@ -5,8 +5,10 @@ Source totals come from every drafted record of the month (drafted now or posted
 what was posted: an entry the ledger rejected, or never received, shows as a difference, so a month that was
 rejected entirely does not tie out. Ledger totals come from the entries carrying those records, read back
 (`readback`). Both are net debits (debit positive, credit negative) per (account, dimension options,
-currency). Entries held for review (a record changed after it was posted) are left out of both sides and
-listed, since what they should hold is for a person to decide.
+currency). A taxed line puts its net on its account and its tax on a row of its own per tax code
+(`tax:<tax code id>`, no dimensions): the tax the records should reclaim against the tax the ledger booked.
+Entries held for review (a record changed after it was posted) are left out of both sides and listed, since
+what they should hold is for a person to decide.
 """
 
 from __future__ import annotations
@@ -71,10 +73,21 @@ def source_totals(records: pd.DataFrame) -> dict[Key, Decimal]:
     tag_of = {code: tuple(sorted(o[at] for o in options if o[at])) for code, at in zip(distinct, first, strict=True)}
     account, currency, amount = (values(records, c) for c in ("debit_account_id", "currency", "amount"))
     journal = values(records, "posting_kind") == "journal"
-    frame = pd.DataFrame({"account": np.concatenate([account, values(records, "credit_account_id")[journal]]),
-                          "tags": np.concatenate([signature, signature[journal]]),
-                          "currency": np.concatenate([currency, currency[journal]]),
-                          "amount": np.concatenate([amount, np.array([-a for a in amount[journal]], dtype=object)])})
+    tax = values(records, "tax_amount") if "tax_amount" in records.columns else np.full(len(records), None)
+    taxed = pd.notna(tax)
+    net = amount
+    if taxed.any():  # a taxed line's net goes to its account, its tax to the tax code's row
+        net = amount.copy()
+        net[taxed] = amount[taxed] - tax[taxed]
+    tag_of[-1] = ()  # tax rows carry no dimensions
+    tax_account = np.array([f"tax:{code}" for code in values(records, "tax_code_id")[taxed]]
+                           if taxed.any() else [], dtype=object)
+    frame = pd.DataFrame({"account": np.concatenate([account, values(records, "credit_account_id")[journal],
+                                                     tax_account]),
+                          "tags": np.concatenate([signature, signature[journal], np.full(len(tax_account), -1)]),
+                          "currency": np.concatenate([currency, currency[journal], currency[taxed]]),
+                          "amount": np.concatenate([net, np.array([-a for a in amount[journal]], dtype=object),
+                                                    tax[taxed]])})
     sums = frame.groupby(["account", "tags", "currency"], sort=False)["amount"].sum()
     return {(account_id, tag_of[tags], code): total for (account_id, tags, code), total in sums.items()}
 
@@ -84,6 +97,9 @@ def ledger_totals(lines: Iterable[LedgerLine]) -> dict[Key, Decimal]:
     for line in lines:
         key = (line.account_id, tuple(sorted(line.tag_option_ids)), line.currency)
         totals[key] = totals.get(key, ZERO) + (line.amount if line.side == "debit" else -line.amount)
+        if line.tax_code_id is not None and line.tax_amount:
+            key = (f"tax:{line.tax_code_id}", (), line.currency)
+            totals[key] = totals.get(key, ZERO) + (line.tax_amount if line.side == "debit" else -line.tax_amount)
     return totals
 
 

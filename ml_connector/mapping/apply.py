@@ -27,6 +27,7 @@ from ml_connector.mapping.names import normalise_names
 from ml_connector.mapping.reasons import reason_checks
 from ml_connector.mapping.rules import MappingRules
 from ml_connector.mapping.schema import DIMENSIONS, EXCEPTION_COLUMNS, MAPPED_COLUMNS, empty
+from ml_connector.mapping.tax_location import LOCATION_COLUMNS, TAX_COLUMNS, record_taxes, resolve_location, resolve_tax
 from ml_connector.models import ReferenceData, SpendRecord
 from ml_connector.money import quantum
 
@@ -48,7 +49,7 @@ def map_records(records: list[SpendRecord], rules: MappingRules, reference: Refe
 # combinations of them (merchants, categories, departments repeat), so the joins run on those combinations and
 # each record takes its combination's result: mapping costs a factorize and a take per record, not a join.
 KEY_FIELDS = ("source", "category", "gl_code", "merchant", "department", "location", "project", "employee_name",
-              "currency")
+              "currency", "tax_code")
 # What a record carries of its own, beside its combination.
 RECORD_FIELDS = ("source_id", "parent_id", "version", "record_date", "amount", "exchange_rate", "card_account",
                  "memo", "source_url", "receipt_urls", "original_amount", "original_currency")
@@ -59,6 +60,9 @@ def map_frame(records: pd.DataFrame, rules: MappingRules, reference: ReferenceDa
     if records.empty:
         return MappingResult(empty(MAPPED_COLUMNS), empty(EXCEPTION_COLUMNS))
     records = records.reset_index(drop=True)
+    for name in ("tax_code", "tax_amount"):  # frames from before sources stated tax
+        if name not in records.columns:
+            records[name] = None
     codes, combos = _combinations(records)
     keyed = _map_combinations(combos, rules, reference)
     column = {name: keyed[name].to_numpy(dtype=object) for name in keyed.columns}  # per combination
@@ -66,6 +70,13 @@ def map_frame(records: pd.DataFrame, rules: MappingRules, reference: ReferenceDa
     amount = _round_amounts(records["amount"], pd.Series(column["currency"][codes]))
     own = pd.DataFrame({"amount": records["amount"].to_numpy(dtype=object), "amount_rounded": amount.to_numpy(),
                         "currency": column["currency"][codes], "record_date": records["record_date"].to_numpy()})
+    tax = None
+    if reference.tax_required:
+        stated = records["tax_amount"].to_numpy(dtype=object)
+        tax, mismatch = record_taxes(amount.to_numpy(), column["currency"][codes], column["tax_rate"][codes],
+                                     column["posting_kind"][codes], stated, reference)
+        own = own.assign(tax_mismatch=mismatch, stated_tax=stated, tax_amount=tax, tax_name=column["tax_name"][codes],
+                         tax_rate=column["tax_rate"][codes])
     reason, text = (r.to_numpy(dtype=object) for r in _per_record_reasons(own, reference))
     early, late = column["early_reason"][codes], column["late_reason"][codes]
     first, second = pd.notna(early), pd.notna(reason)
@@ -76,6 +87,7 @@ def map_frame(records: pd.DataFrame, rules: MappingRules, reference: ReferenceDa
 
     mapped = _build(MAPPED_COLUMNS, column, codes[mapped_at], records, mapped_at)
     mapped["amount"] = amount.to_numpy()[mapped_at]
+    mapped["tax_amount"] = tax[mapped_at] if tax is not None else None
     parts = pd.DataFrame({"merchant": column["merchant"][codes[mapped_at]],
                           "memo": records["memo"].take(mapped_at).to_numpy(),
                           "source_url": records["source_url"].take(mapped_at).to_numpy()})
@@ -126,13 +138,15 @@ def _map_combinations(frame: pd.DataFrame, rules: MappingRules, reference: Refer
     frame = _lookup(frame, merchant_overrides(rules), on=["source", "merchant_key"])
     frame = _lookup(frame, vendor_aliases(rules), on="merchant_key")
     frame = _resolve_accounts(frame, reference)
+    frame = resolve_tax(frame, rules, reference)
+    frame = resolve_location(frame, rules, reference)
     frame = _resolve_dimensions(frame, rules, reference)
     frame = _resolve_vendor(frame, rules, reference)
     frame["description"] = _description(frame)  # what every record of the combination shares
     for phase in ("early", "late"):
         frame[f"{phase}_reason"], frame[f"{phase}_text"] = _reasons(frame, rules, reference, phase)
-    wanted = set(MAPPED_COLUMNS) | set(EXCEPTION_COLUMNS) | {"describe_employee", "early_reason", "early_text",
-                                                             "late_reason", "late_text"}
+    wanted = (set(MAPPED_COLUMNS) | set(EXCEPTION_COLUMNS) | set(TAX_COLUMNS) | set(LOCATION_COLUMNS)
+              | {"posting_kind", "describe_employee", "early_reason", "early_text", "late_reason", "late_text"})
     kept = frame[[c for c in frame.columns if c in wanted]]
     return kept.astype(object).where(kept.notna(), None)
 

@@ -21,9 +21,9 @@ from ml_connector.models import BillDraft, BillLine, Draft, JournalDraft, Journa
 from ml_connector.money import quantum
 
 ENTRY_COLUMNS = ("posting_key", "kind", "source", "entry_date", "currency", "exchange_rate", "notes", "bill_number",
-                 "vendor_id", "vendor_name", "due_date", "receipt_urls")
+                 "vendor_id", "vendor_name", "due_date", "receipt_urls", "location_id")
 LINE_COLUMNS = ("entry", "account_id", "side", "amount", "description", "vendor_id", "vendor_name", "project_id",
-                "tag_set", "source_id", "source_ids")
+                "tag_set", "source_id", "source_ids", "tax_code_id", "tax_amount")
 MEMBER_COLUMNS = ("entry", "source_id", "version", "amount")
 ZERO = Decimal(0)
 
@@ -103,8 +103,8 @@ class DraftTable:
 
     @cached_property
     def _columns(self) -> dict[str, dict[str, np.ndarray]]:
-        return {"entries": {c: values(self.entries, c) for c in ENTRY_COLUMNS},
-                "lines": {c: values(self.lines, c) for c in LINE_COLUMNS},
+        return {"entries": {c: _values(self.entries, c) for c in ENTRY_COLUMNS},
+                "lines": {c: _values(self.lines, c) for c in LINE_COLUMNS},
                 "members": {c: values(self.members, c) for c in MEMBER_COLUMNS}}
 
     @cached_property
@@ -126,23 +126,24 @@ class DraftTable:
         common = dict(posting_key=e["posting_key"], source=e["source"], source_ids=tuple(members["source_id"][mine]),
                       source_versions=tuple(members["version"][mine]), record_amounts=tuple(members["amount"][mine]),
                       entry_date=e["entry_date"], currency=e["currency"], exchange_rate=e["exchange_rate"],
-                      notes=e["notes"] or "")
+                      notes=e["notes"] or "", location_id=e["location_id"])
         if e["kind"] == "bill":
             bill_lines = tuple(BillLine(account_id=a, amount=m, description=d or "", project_id=p,
-                                        tags=self.tag_sets[t], source_ids=tuple(s or ()))
-                               for a, m, d, p, t, s in zip(lines["account_id"][at], lines["amount"][at],
-                                                           lines["description"][at], lines["project_id"][at],
-                                                           lines["tag_set"][at], lines["source_ids"][at], strict=True))
+                                        tags=self.tag_sets[t], source_ids=tuple(s or ()), tax_code_id=c, tax_amount=x)
+                               for a, m, d, p, t, s, c, x in zip(
+                                   lines["account_id"][at], lines["amount"][at], lines["description"][at],
+                                   lines["project_id"][at], lines["tag_set"][at], lines["source_ids"][at],
+                                   lines["tax_code_id"][at], lines["tax_amount"][at], strict=True))
             return BillDraft(**common, bill_number=e["bill_number"], vendor_id=e["vendor_id"],
                              vendor_name=e["vendor_name"], due_date=e["due_date"], lines=bill_lines,
                              receipt_urls=tuple(e["receipt_urls"] or ()))
         journal_lines = tuple(
             JournalLine(account_id=a, side=side, amount=m, description=d or "", vendor_id=v, vendor_name=n,
-                        project_id=p, tags=self.tag_sets[t], source_id=s)
-            for a, side, m, d, v, n, p, t, s in zip(
+                        project_id=p, tags=self.tag_sets[t], source_id=s, tax_code_id=c, tax_amount=x)
+            for a, side, m, d, v, n, p, t, s, c, x in zip(
                 lines["account_id"][at], lines["side"][at], lines["amount"][at], lines["description"][at],
                 lines["vendor_id"][at], lines["vendor_name"][at], lines["project_id"][at], lines["tag_set"][at],
-                lines["source_id"][at], strict=True))
+                lines["source_id"][at], lines["tax_code_id"][at], lines["tax_amount"][at], strict=True))
         return JournalDraft(**common, lines=journal_lines)
 
     # -- building -------------------------------------------------------------------------------------
@@ -163,7 +164,7 @@ class DraftTable:
                             "notes": d.notes, "bill_number": d.bill_number if bill else None,
                             "vendor_id": d.vendor_id if bill else None, "vendor_name": d.vendor_name if bill else None,
                             "due_date": d.due_date if bill else None,
-                            "receipt_urls": d.receipt_urls if bill else ()})
+                            "receipt_urls": d.receipt_urls if bill else (), "location_id": d.location_id})
             for line in d.lines:
                 tag_set = tag_sets.setdefault(line.tags, len(tag_sets))
                 lines.append({"entry": index, "account_id": line.account_id, "side": getattr(line, "side", "debit"),
@@ -171,7 +172,8 @@ class DraftTable:
                               "vendor_id": getattr(line, "vendor_id", None),
                               "vendor_name": getattr(line, "vendor_name", None), "project_id": line.project_id,
                               "tag_set": tag_set, "source_id": getattr(line, "source_id", None),
-                              "source_ids": getattr(line, "source_ids", None)})
+                              "source_ids": getattr(line, "source_ids", None), "tax_code_id": line.tax_code_id,
+                              "tax_amount": line.tax_amount})
             members += [{"entry": index, "source_id": s, "version": v, "amount": a}
                         for s, v, a in zip(d.source_ids, d.source_versions, d.record_amounts, strict=True)]
         return cls(_frame(entries, ENTRY_COLUMNS), _frame(lines, LINE_COLUMNS), _frame(members, MEMBER_COLUMNS),
@@ -205,6 +207,11 @@ class DraftTable:
         members_frame["entry"] = renumber[members_frame["entry"].to_numpy(dtype=np.int64)]
         return cls(entries_frame.iloc[order].reset_index(drop=True), _by_entry(lines_frame),
                    _by_entry(members_frame), tuple(all_sets))
+
+
+def _values(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """`values`, or all None for a column tables stored before it existed lack (tax, location)."""
+    return values(frame, name) if name in frame.columns else np.full(len(frame), None, dtype=object)
 
 
 def _frame(rows: list[dict], columns: tuple[str, ...]) -> pd.DataFrame:

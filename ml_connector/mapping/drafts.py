@@ -64,6 +64,7 @@ def journal_table(mapped: pd.DataFrame, mode: JournalMode | None = None) -> Draf
     source_id = values(rows, "source_id")
     report = codes(rows.assign(_report=rows["parent_id"].fillna(rows["source_id"])), "_report")
     group = group_codes([codes(rows, "source"), mode_code, codes(rows, "currency"), codes(rows, "credit_account_id"),
+                         _optional_codes(rows, "business_location_id"),
                          np.where(is_record, np.arange(len(rows)), none),
                          np.where(is_day, codes(rows, "record_date"), none),
                          np.where(is_day, codes(rows, "card_account"), none),
@@ -73,9 +74,9 @@ def journal_table(mapped: pd.DataFrame, mode: JournalMode | None = None) -> Draf
     group, modes = group[order], modes[order]
     starts, ends = boundaries(group)
     entry = np.repeat(np.arange(len(starts)), ends - starts)
-    line = {name: values(rows, name)[order] for name in LINE_FIELDS}  # a value per line
+    line = {name: _column(rows, name)[order] for name in LINE_FIELDS}  # a value per line
     line["source_id"] = source_id[order]
-    first = {name: values(rows.iloc[order[starts]], name) for name in FIRST_FIELDS}  # a value per journal
+    first = {name: _column(rows.iloc[order[starts]], name) for name in FIRST_FIELDS}  # a value per journal
 
     tag_of, tag_sets = _tag_sets(rows, order)
     amounts = line["amount"]
@@ -89,7 +90,8 @@ def journal_table(mapped: pd.DataFrame, mode: JournalMode | None = None) -> Draf
                           "side": np.where(positive, "debit", "credit").astype(object), "amount": absolute,
                           "description": line["description"], "vendor_id": line["vendor_id"],
                           "vendor_name": line["vendor_name"], "project_id": None, "tag_set": tag_of,
-                          "source_id": line["source_id"], "source_ids": None, "_order": 0})
+                          "source_id": line["source_id"], "source_ids": None, "tax_code_id": line["tax_code_id"],
+                          "tax_amount": _magnitudes(line["tax_amount"]), "_order": 0})
     net = pd.Series(amounts, dtype=object).groupby([entry, tag_of], sort=False).sum()
     net = net[net != ZERO]
     net_entry = net.index.get_level_values(0).to_numpy()
@@ -99,7 +101,7 @@ def journal_table(mapped: pd.DataFrame, mode: JournalMode | None = None) -> Draf
         "amount": np.array([abs(n) for n in net], dtype=object),
         "description": np.array(labels, dtype=object)[net_entry], "vendor_id": None, "vendor_name": None,
         "project_id": None, "tag_set": net.index.get_level_values(1).to_numpy(), "source_id": None,
-        "source_ids": None, "_order": 1})
+        "source_ids": None, "tax_code_id": None, "tax_amount": None, "_order": 1})
     lines = pd.concat([debit, balance], ignore_index=True)
     lines = lines.iloc[np.lexsort((np.arange(len(lines)), lines["_order"].to_numpy(), lines["entry"].to_numpy()))]
     rates = pd.Series(values(rows, "exchange_rate")[order], dtype=object).groupby(entry).first()
@@ -108,7 +110,7 @@ def journal_table(mapped: pd.DataFrame, mode: JournalMode | None = None) -> Draf
         "entry_date": _latest(values(rows, "record_date")[order], starts), "currency": first["currency"],
         "exchange_rate": rates.reindex(range(len(starts))).astype(object).where(lambda s: s.notna(), None).to_numpy(),
         "notes": labels, "bill_number": None, "vendor_id": None, "vendor_name": None, "due_date": None,
-        "receipt_urls": [()] * len(starts)})
+        "receipt_urls": [()] * len(starts), "location_id": first["business_location_id"]})
     members = _objects({"entry": entry, "source_id": line["source_id"], "version": line["version"],
                         "amount": amounts})
     table = DraftTable(entries, lines.drop(columns="_order").reset_index(drop=True), members, tag_sets)
@@ -122,9 +124,29 @@ def _objects(columns: dict) -> pd.DataFrame:
                          if isinstance(value, np.ndarray) else value for name, value in columns.items()})
 
 
-LINE_FIELDS = ("version", "amount", "debit_account_id", "vendor_id", "vendor_name", "description")
+LINE_FIELDS = ("version", "amount", "debit_account_id", "vendor_id", "vendor_name", "description", "tax_code_id",
+               "tax_amount")
 FIRST_FIELDS = ("source", "source_id", "parent_id", "record_date", "currency", "credit_account_id", "description",
-                "card_account", "employee_name")
+                "card_account", "employee_name", "business_location_id")
+
+
+def _column(rows: pd.DataFrame, name: str) -> np.ndarray:
+    """`values`, or all None for a tax or location column a frame from before them lacks."""
+    return values(rows, name) if name in rows.columns else np.full(len(rows), None, dtype=object)
+
+
+def _optional_codes(rows: pd.DataFrame, name: str) -> np.ndarray:
+    """Codes of a column frames from before it existed may lack (all equal then)."""
+    return codes(rows, name) if name in rows.columns else np.zeros(len(rows), dtype=np.int64)
+
+
+def _magnitudes(amounts: np.ndarray) -> np.ndarray:
+    """Absolute values where present (a line's side carries the sign), None elsewhere."""
+    out = np.full(len(amounts), None, dtype=object)
+    present = pd.notna(amounts)
+    if present.any():
+        out[present] = [abs(a) for a in amounts[present]]
+    return out
 
 
 def _keys(sources: np.ndarray, modes: np.ndarray, source_ids: np.ndarray, versions: np.ndarray, starts: np.ndarray,
@@ -204,11 +226,16 @@ def build_bill_drafts(mapped: pd.DataFrame) -> list[BillDraft]:
     if rows.empty:
         return []
     report = rows["parent_id"].fillna(rows["source_id"])
+    location = (rows["business_location_id"] if "business_location_id" in rows.columns
+                else pd.Series(None, index=rows.index, dtype=object))
+    location = location.astype(object).where(location.notna(), "")
     currencies_per_report = rows.groupby(report)["currency"].transform("nunique")
-    ordered = rows.assign(_report=report, _split=currencies_per_report > 1).sort_values(
-        ["_report", "currency", "source_id"])
-    drafts = [_bill(list(members))
-              for _, members in groupby(rows_of(ordered), key=lambda r: (r["_report"], r["currency"]))]
+    locations_per_report = location.groupby(report).transform("nunique")
+    ordered = rows.assign(_report=report, _split=currencies_per_report > 1, _location=location,
+                          _split_location=locations_per_report > 1).sort_values(
+        ["_report", "currency", "_location", "source_id"])
+    drafts = [_bill(list(members)) for _, members in groupby(
+        rows_of(ordered), key=lambda r: (r["_report"], r["currency"], r["_location"]))]
     return sorted(drafts, key=lambda d: (d.entry_date, d.bill_number))
 
 
@@ -216,14 +243,22 @@ def _bill(members: list[dict]) -> BillDraft:
     first = members[0]
     totals: dict[tuple, list[dict]] = defaultdict(list)
     for row in members:
-        totals[(row["debit_account_id"], _tags(row))].append(row)
+        # A taxed expense is a line of its own: the ledger rounds tax per line, and the tie-out per record.
+        taxed = row.get("tax_code_id") is not None
+        totals[(row["debit_account_id"], _tags(row), row.get("tax_code_id"), row["source_id"] if taxed else None)
+               ].append(row)
     lines = []
-    for (account_id, tags), rows in totals.items():
+    for (account_id, tags, tax_code_id, _), rows in totals.items():
         categories = sorted({r["category"] or r["debit_account_name"] or "" for r in rows})
+        description = f"{', '.join(categories)} ({len(rows)} expenses)"
+        if tax_code_id is not None:
+            description = " | ".join(part for part in (categories[0], rows[0]["merchant"]) if part)
         lines.append(BillLine(account_id=account_id, amount=sum((r["amount"] for r in rows), ZERO),
-                              description=f"{', '.join(categories)} ({len(rows)} expenses)", tags=tags,
-                              source_ids=tuple(r["source_id"] for r in rows)))
-    number = f"EXP-{first['_report']}" + (f"-{first['currency']}" if first["_split"] else "")
+                              description=description, tags=tags, source_ids=tuple(r["source_id"] for r in rows),
+                              tax_code_id=tax_code_id,
+                              tax_amount=sum((r["tax_amount"] for r in rows), ZERO) if tax_code_id else None))
+    number = (f"EXP-{first['_report']}" + (f"-{first['currency']}" if first["_split"] else "")
+              + (f"-{first['business_location_name']}" if first["_split_location"] else ""))
     receipts = tuple(dict.fromkeys(url for r in members for url in (r["receipt_urls"] or ())))
     return BillDraft(
         posting_key=posting_key_for(first["source"], "bill", ((r["source_id"], r["version"]) for r in members)),
@@ -231,6 +266,7 @@ def _bill(members: list[dict]) -> BillDraft:
         source_versions=tuple(r["version"] for r in members), record_amounts=tuple(r["amount"] for r in members),
         vendor_id=first["vendor_id"], vendor_name=first["vendor_name"],
         entry_date=max(r["record_date"] for r in members), currency=first["currency"], exchange_rate=_rate(members),
+        location_id=first.get("business_location_id"),
         notes=f"{first['source'].capitalize()} report {first['_report']} "
               f"({first['employee_name'] or first['vendor_name']})",
         lines=tuple(lines), receipt_urls=receipts)

@@ -14,9 +14,9 @@ from ml_connector.models import ReferenceData, SpendRecord
 
 RECORD_TEXT_FIELDS = ("source", "source_id", "parent_id", "merchant", "currency", "category", "gl_code",
                       "department", "location", "project", "employee_name", "card_account", "memo",
-                      "source_url", "status", "original_currency")
+                      "source_url", "status", "original_currency", "tax_code")
 _FLAGS = ("is_code", "is_active", "option_active")
-RECORD_OBJECT_FIELDS = ("record_date", "amount", "exchange_rate", "receipt_urls", "original_amount")
+RECORD_OBJECT_FIELDS = ("record_date", "amount", "exchange_rate", "receipt_urls", "original_amount", "tax_amount")
 
 
 def records_frame(records: list[SpendRecord]) -> pd.DataFrame:

@@ -45,6 +45,8 @@ def reason_checks(frame: pd.DataFrame, rules: MappingRules, reference: Reference
         yield ("unmapped_category", frame["account_ref"].isna(), _unmapped_text)
         yield from _account_checks(frame)
         yield from _tag_checks(frame, rules, reference)
+        yield from _tax_checks(frame)
+        yield from _location_checks(frame)
         yield from _vendor_checks(frame, rules)
 
 
@@ -60,6 +62,12 @@ def _early_checks(frame: pd.DataFrame, reference: ReferenceData) -> Iterator[Che
 
 
 def _per_record_checks(frame: pd.DataFrame, reference: ReferenceData) -> Iterator[Check]:
+    if "tax_mismatch" in frame.columns:
+        yield ("tax_mismatch", frame["tax_mismatch"].astype(bool),
+               lambda f: "the source states tax " + _s(f["stated_tax"]) + " " + _s(f["currency"]) + " in "
+               + _s(f["amount"]) + ", but the ledger's '" + _s(f["tax_name"]) + "' (" + _s(f["tax_rate"])
+               + "%) books " + _s(f["tax_amount"]) + "; fix: correct the tax rate of the expense at the source, "
+               "or map its tax code to the ledger tax of the rate on the receipt under tax.codes.")
     yield ("zero_amount", frame["amount_rounded"].eq(0),
            lambda f: "amount " + _s(f["amount"]) + " " + _s(f["currency"]) + " rounds to zero; nothing to post; "
            "fix: none needed, or correct the amount at the source.")
@@ -130,6 +138,36 @@ def _missing_tag_text(f: pd.DataFrame, dim: str, tag: str) -> pd.Series:
                 f"it, or map the {dim} to an active option under dimensions.{dim}.values.")
     text = _choose(f[f"{dim}_wanted"].isna(), pd.Series(no_value, index=f.index), no_option)
     return text.where(~f[f"{dim}_option_inactive"].eq(True), inactive)
+
+
+def _tax_checks(frame: pd.DataFrame) -> Iterator[Check]:
+    state = frame["tax_state"]
+    yield ("missing_tax_code", state.eq("missing"), lambda f:
+           "the ledger charges tax on purchases and no rule gives category '" + _s(f["category"]) + "' (account "
+           + _s(f["debit_account_code"]) + ") a tax code; fix: add tax.categories." + _s(f["source"]) + "."
+           + _s(f["category"]) + ", tax.accounts." + _s(f["debit_account_code"]) + " or tax.default to the "
+           "mapping file.")
+    yield ("unknown_tax_code", state.eq("unknown"), lambda f:
+           _s(f["tax_origin"]) + " names tax '" + _s(f["tax_wanted"]) + "', which is not in the ledger; fix: "
+           "name one of the ledger's taxes there (by name or id), or add tax.codes.'" + _s(f["tax_wanted"])
+           + "': <ledger tax name> to the mapping file.")
+    yield ("inactive_tax_code", state.eq("inactive"), lambda f:
+           _s(f["tax_origin"]) + " names tax '" + _s(f["tax_name"]) + "', which is inactive in the ledger; fix: "
+           "map it to an active tax in the mapping file, or reactivate the tax.")
+
+
+def _location_checks(frame: pd.DataFrame) -> Iterator[Check]:
+    state = frame["business_location_state"]
+    yield ("missing_location", state.eq("missing"), lambda f:
+           "the ledger has several business locations and the record selects none; fix: set "
+           "business_location.default in the mapping file, or give the record a location at the source.")
+    yield ("unknown_location", state.eq("unknown"), lambda f:
+           _s(f["business_location_origin"]) + " names business location '" + _s(f["business_location_wanted"])
+           + "', which is not in the ledger; fix: add business_location.values.'" + _s(f["business_location_wanted"])
+           + "': <ledger location name>, or set business_location.default in the mapping file.")
+    yield ("inactive_location", state.eq("inactive"), lambda f:
+           "business location '" + _s(f["business_location_name"]) + "' is inactive in the ledger; fix: map it to "
+           "an active location under business_location.values, or reactivate it.")
 
 
 def _vendor_checks(frame: pd.DataFrame, rules: MappingRules) -> Iterator[Check]:

@@ -109,3 +109,30 @@ class VendorRules(Strict):
     create_missing: bool = Field(True, description="true to create vendors the ledger lacks; false to flag them")
     strip_suffixes: tuple[str, ...] = Field(
         DEFAULT_SUFFIXES, description="a list of corporate suffixes ignored when names are compared")
+
+
+class TaxRules(Strict):
+    """Which of the ledger's tax codes each record's line carries, for organisations that charge tax (VAT).
+
+    A record's amount is gross (tax included). Its code is the first of: the code the source states, renamed
+    through `codes`; the rule for its category; the rule for its expense account; `default`.
+    """
+
+    codes: dict[Text, Text] = Field(
+        default_factory=dict, description="a map of a source's own tax code or rate name -> ledger tax name or id")
+    categories: dict[Text, dict[Text, Text]] = Field(
+        default_factory=dict, description="per source, a map of category -> ledger tax name or id")
+    accounts: dict[AccountRef, Text] = Field(
+        default_factory=dict, description="a map of expense account (code or name) -> ledger tax name or id")
+    default: Text | None = Field(None, description="the ledger tax name or id for every other line")
+
+
+class BusinessLocationRules(Strict):
+    """Which of the ledger's business locations an entry belongs to, for organisations that have several."""
+
+    field: str = Field("location", pattern="^(location|department)$",
+                       description="the record field that selects the location: location or department")
+    values: dict[Text, Text] = Field(
+        default_factory=dict, description="a map of source value -> ledger location name (unlisted values keep "
+                                          "their name)")
+    default: Text | None = Field(None, description="the ledger location for records whose value matches none")

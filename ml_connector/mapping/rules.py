@@ -15,7 +15,15 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from ml_connector.errors import ConfigError
-from ml_connector.mapping.rule_types import DEFAULT_SUFFIXES, Dimensions, SourceRules, Strict, VendorRules
+from ml_connector.mapping.rule_types import (
+    DEFAULT_SUFFIXES,
+    BusinessLocationRules,
+    Dimensions,
+    SourceRules,
+    Strict,
+    TaxRules,
+    VendorRules,
+)
 from ml_connector.mapping.yaml_lines import line_of
 from ml_connector.sources.registry import SOURCES
 
@@ -26,6 +34,8 @@ class _MappingFile(Strict):
     version: int = Field(1, description="1", ge=1, le=1)
     dimensions: Dimensions = Field(default_factory=Dimensions)
     vendors: VendorRules = Field(default_factory=VendorRules)
+    tax: TaxRules = Field(default_factory=TaxRules)
+    business_location: BusinessLocationRules = Field(default_factory=BusinessLocationRules)
 
     @property
     def sources(self) -> dict[str, SourceRules]:

@@ -39,6 +39,14 @@ MAPPED_COLUMNS: dict[str, str] = {
     "receipt_urls": "object",  # tuple[str, ...]
     "original_amount": "object",  # Decimal | None: the same spend in another currency (Brex: the card's settled)
     "original_currency": "object",
+    # Where the ledger charges tax (UK VAT): the line's tax code and the tax inside `amount`, as the ledger books
+    # it; and, where it has several business locations, the entry's. None elsewhere.
+    "tax_code_id": "object",
+    "tax_name": "object",
+    "tax_rate": "object",  # Decimal percent
+    "tax_amount": "object",  # Decimal, part of `amount`, signed like it
+    "business_location_id": "object",
+    "business_location_name": "object",
 }
 
 EXCEPTION_COLUMNS: dict[str, str] = {
@@ -66,6 +74,13 @@ REASONS: dict[str, str] = {
     "missing_mandatory_tag": "a required reporting tag has no option for the record",
     "unknown_vendor": "the vendor is not in the ledger and vendors.create_missing is false",
     "changed_after_posting": "the record changed after it was posted; it is held for review, never reposted",
+    "missing_tax_code": "the ledger charges tax and no rule gives the record's line a tax code",
+    "unknown_tax_code": "a rule or the source names a tax that is not in the ledger",
+    "inactive_tax_code": "a rule or the source names a tax that is inactive in the ledger",
+    "tax_mismatch": "the tax the source states differs from what the ledger's rate books",
+    "missing_location": "the ledger has several business locations and the record selects none",
+    "unknown_location": "the record's business location is not in the ledger",
+    "inactive_location": "the record's business location is inactive in the ledger",
 }
 
 

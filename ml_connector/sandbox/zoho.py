@@ -19,6 +19,7 @@ Authenticated responses carry X-Rate-Limit-Limit / -Remaining / -Reset (daily qu
 Control routes (not Zoho's; no auth, never faulted), under the Books app:
 - POST /_sandbox/expire-tokens      every access token issued so far becomes dead (401 code 57)
 - GET  /_sandbox/journals           every journal, full records, unpaginated
+- GET  /_sandbox/bills              every bill, full records, unpaginated
 - GET  /_sandbox/stats              request counts by endpoint, token refreshes, in-flight, daily usage
 - POST /_sandbox/latency            {"seconds": 0.5}: hold each Books call that long (to test concurrency)
 - POST /_sandbox/reset-limits       forget per-minute and daily counters
@@ -129,6 +130,11 @@ class ZohoSandbox:
                 rows = [public(j) for j in self.store.journals.values()]
             return zoho_json({"journals": rows})
 
+        async def bills(request: Request) -> Response:
+            with self.store.lock:
+                rows = [public(b) for b in self.store.bills.values()]
+            return zoho_json({"bills": rows})
+
         async def stats(request: Request) -> Response:
             with self._stats_lock:
                 counts = dict(self.request_counts)
@@ -148,6 +154,7 @@ class ZohoSandbox:
 
         return [Route("/_sandbox/expire-tokens", expire_tokens, methods=["POST"]),
                 Route("/_sandbox/journals", journals, methods=["GET"]),
+                Route("/_sandbox/bills", bills, methods=["GET"]),
                 Route("/_sandbox/stats", stats, methods=["GET"]),
                 Route("/_sandbox/latency", latency, methods=["POST"]),
                 Route("/_sandbox/reset-limits", reset_limits, methods=["POST"])]

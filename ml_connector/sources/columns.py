@@ -2,10 +2,11 @@
 at once, without building a Python object per record.
 
 A version is sha256 over the JSON of what the ledger would show (amount, currency, date, category, GL code,
-department, location, project, merchant), sorted keys, Python's default separators and ASCII escaping; its
-first 16 hex digits. It feeds the posting key, so it must never change for the same record: the test suite
-checks it against `SpendRecord.version` on awkward values (non-ASCII names, quotes, missing fields, refunds,
-zero-decimal currencies). sha256 and JSON are standards, not library details, so an upgrade cannot move it.
+department, location, project, merchant; and the tax a source states, when it states one), sorted keys,
+Python's default separators and ASCII escaping; its first 16 hex digits. It feeds the posting key, so it must
+never change for the same record: the test suite checks it against `SpendRecord.version` on awkward values
+(non-ASCII names, quotes, missing fields, refunds, zero-decimal currencies). sha256 and JSON are standards, not
+library details, so an upgrade cannot move it.
 """
 
 from __future__ import annotations
@@ -50,5 +51,11 @@ def versions(frame: pd.DataFrame) -> pd.Series:
     material = pd.Series("{", index=frame.index, dtype=object)
     for position, name in enumerate(FIELDS):
         material = material + ("" if position == 0 else ", ") + f'"{name}": ' + columns[name]
+    if "tax_amount" in frame.columns and frame["tax_amount"].notna().any():
+        # Records with a stated tax carry it too (sorted keys put it last); the others keep their versions.
+        taxed = frame["tax_amount"].notna()
+        tax = (', "tax_amount": ' + _json_text(frame["tax_amount"].map(lambda t: None if pd.isna(t) else str(t)))
+               + ', "tax_code": ' + _json_text(frame["tax_code"]))
+        material = material.where(~taxed, material + tax)
     material = material + "}"
     return pd.Series([hashlib.sha256(m.encode()).hexdigest()[:16] for m in material], index=frame.index, dtype="str")

@@ -59,6 +59,11 @@
      "comment": "${(expense.comment!"")?json_string}",
      "billable": ${(expense.billable!false)?c},
      "reimbursable": ${(expense.reimbursable!true)?c},
+     "hasTax": ${(expense.hasTax!false)?c},
+     "taxAmount": <#if expense.taxAmount?has_content>${expense.taxAmount?c}<#else>null</#if>,
+     "modifiedTaxAmount": <#if expense.modifiedTaxAmount?has_content>${expense.modifiedTaxAmount?c}<#else>null</#if>,
+     "taxCode": "${(expense.taxCode!"")?json_string}",
+     "taxRateName": "${(expense.taxRateName!"")?json_string}",
      "receiptURL": "${((expense.receiptObject.url)!"")?json_string}"}<#sep>,</#sep>
   </#list>
    ]}<#sep>,</#sep>

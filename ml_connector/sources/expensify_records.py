@@ -8,6 +8,8 @@
   The rate Expensify converted at (report amount per unit of receipt amount) goes to tags["conversion_rate"],
   not to `exchange_rate`: the record is already in the report currency, and `exchange_rate` is the rate
   from that currency to the ledger's base currency, which Expensify does not know.
+- tax_amount/tax_code: the tax Expensify states for the expense when it has tax (the policy's rate id), part
+  of the amount: it posts as reclaimable input tax, never as expense.
 - department/project: the policy's two tag levels ("Department", "Project"): ntag1/ntag2, or the levels of
   the `tag` string ("Sales:Project X"; a literal colon in a name is escaped as "\\:").
 """
@@ -20,7 +22,7 @@ from decimal import Decimal
 
 from ml_connector.errors import ValidationRejected
 from ml_connector.models import SpendRecord
-from ml_connector.money import from_minor_units
+from ml_connector.money import from_minor_units, round_money
 
 RATE_PLACES = Decimal("0.000001")
 _LEVEL_SPLIT = re.compile(r"(?<!\\):")
@@ -63,6 +65,31 @@ def _cents(value: object, field: str, report_id: str) -> int:
                              "expensify_export.ftl.", system="expensify", field=field)
 
 
+def _tax(expense: dict, amount: Decimal, currency: str, receipt_currency: str,
+         report_id: str) -> tuple[Decimal | None, str | None]:
+    """The tax Expensify states for an expense (when `hasTax`), in the report currency: `modifiedTaxAmount`
+    when set, else `taxAmount`, integer cents in the expense's own currency (converted with the expense's
+    own rate when the report is in another)."""
+    if not expense.get("hasTax"):
+        return None, None
+    cents = expense.get("modifiedTaxAmount")
+    if cents in (None, ""):
+        cents = expense.get("taxAmount")
+    if cents in (None, ""):
+        return None, None
+    tax = from_minor_units(_cents(cents, "taxAmount", report_id), receipt_currency)
+    if receipt_currency != currency:
+        spent = expense.get("modifiedAmount")
+        spent = expense.get("amount") if spent in (None, "") else spent
+        spent_amount = from_minor_units(_cents(spent, "amount", report_id), receipt_currency) if spent else None
+        if not spent_amount:
+            return None, None
+        tax = round_money(abs(amount) * tax / abs(spent_amount), currency)
+    if amount < 0:
+        tax = -abs(tax)
+    return tax, str(expense.get("taxCode") or "") or None
+
+
 def report_to_records(report: dict) -> list[SpendRecord]:
     """One SpendRecord per expense of an exported report."""
     report_id = str(report.get("reportID") or "")
@@ -94,6 +121,7 @@ def report_to_records(report: dict) -> list[SpendRecord]:
             tags["tag"] = str(expense["tag"])
         if expense.get("billable"):
             tags["billable"] = "true"
+        tax_amount, tax_code = _tax(expense, amount, currency, receipt_currency, report_id)
         receipt = str(expense.get("receiptURL") or "")
         records.append(SpendRecord(
             source="expensify", source_id=transaction_id, parent_id=report_id, record_date=approved_day,
@@ -103,5 +131,6 @@ def report_to_records(report: dict) -> list[SpendRecord]:
             department=department or None, project=project or None, tags=tags,
             employee_name=report.get("employeeName") or None, employee_email=report.get("employeeEmail") or None,
             memo=expense.get("comment") or None, receipt_urls=(receipt,) if receipt else (),
+            tax_amount=tax_amount, tax_code=tax_code,
             status=report.get("state") or None, approved_at=report_moment(report.get("approved"))))
     return records

@@ -28,6 +28,7 @@ def _types() -> dict[str, type]:
         Account,
         BillDraft,
         BillLine,
+        BusinessLocation,
         CurrencyInfo,
         JournalDraft,
         JournalLine,
@@ -35,6 +36,7 @@ def _types() -> dict[str, type]:
         ReferenceData,
         SpendRecord,
         TagOption,
+        TaxCode,
         Vendor,
     )
     from ml_connector.month import MonthPlan
@@ -43,8 +45,7 @@ def _types() -> dict[str, type]:
 
     return {t.__name__: t for t in (Account, BillDraft, BillLine, CurrencyInfo, JournalDraft, JournalLine, LineTag,
                                     ReferenceData, SpendRecord, TagOption, Vendor, MonthPlan, MonthRecords, SourceBatch,
-                                    DraftTable,
-                                    LedgerTarget, ReadyRecords)}
+                                    DraftTable, LedgerTarget, ReadyRecords, TaxCode, BusinessLocation)}
 
 
 _TYPES: dict[str, type] = {}

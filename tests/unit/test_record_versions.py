@@ -26,3 +26,12 @@ def test_column_versions_equal_record_versions_on_awkward_values():
     ]
     frame = records_frame(records)
     assert list(versions(frame)) == [r.version for r in records]
+
+
+def test_a_stated_tax_is_part_of_the_version_and_records_without_one_keep_theirs():
+    plain = _record()
+    taxed = _record(source_id="e9", tax_amount=Decimal("2.05"), tax_code="id_TAX_RATE_1")
+    assert plain.version == _record().version
+    assert taxed.version != _record(source_id="e9").version
+    frame = records_frame([plain, taxed])
+    assert list(versions(frame)) == [plain.version, taxed.version]

@@ -22,12 +22,14 @@ from ml_connector.ledgers.zoho_books.client import ZohoApi
 from ml_connector.ledgers.zoho_books.wire import bill_body, entity_id, journal_body, saved_lines, summary
 from ml_connector.models import (
     Account,
+    BusinessLocation,
     CurrencyInfo,
     Draft,
     EntrySummary,
     PostingResult,
     ReferenceData,
     TagOption,
+    TaxCode,
     Vendor,
 )
 from ml_connector.money import to_decimal
@@ -62,6 +64,7 @@ class ZohoBooks:
         api.http.limiter = StoreRateBudget(engine, "zoho", self.organization_id, per_minute, 60.0, headroom=headroom)
         self.cache_age = timedelta(seconds=cache_seconds)
         self._currency_ids: dict[str, str] = {}
+        self._tax_rates: dict = {}
 
     @classmethod
     def from_settings(cls, settings, engine: Engine, vault=None, run_id: str | None = None,
@@ -112,7 +115,21 @@ class ZohoBooks:
                               precision=int(c.get("price_precision", 2)), is_base=bool(c.get("is_base_currency")))
                  for c in currencies]
         self._currency_ids = {c.code: c.currency_id for c in infos}
+        # An organisation without VAT answers no taxes (the recorded US org), and one location or none when
+        # the locations feature is off: then neither is asked of the lines.
+        taxes = self._cached("taxes", lambda: list(self.api.pages("settings/taxes", "taxes",
+                                                                  {"filter_by": "Taxes.All"})))
+        locations = self._cached("locations", lambda: self.api.call("GET", "locations").get("locations", []))
+        tax_codes = tuple(TaxCode(tax_code_id=str(t["tax_id"]), name=t.get("tax_name", ""),
+                                  rate=to_decimal(t.get("tax_percentage", 0)),
+                                  is_active=t.get("status", "active") == "active") for t in taxes)
+        places = tuple(BusinessLocation(location_id=str(loc["location_id"]), name=loc.get("location_name", ""),
+                                        is_active=loc.get("status", "active") == "active") for loc in locations)
+        self._tax_rates = {t.tax_code_id: t.rate for t in tax_codes}
         return ReferenceData(
+            tax_codes=tax_codes, tax_required=any(t.is_active for t in tax_codes), locations=places,
+            location_required=sum(1 for loc in places if loc.is_active) > 1,
+            journal_tax_basis="net", bill_tax_basis="gross",
             accounts=tuple(Account(account_id=str(a["account_id"]), name=a.get("account_name", ""),
                                    code=a.get("account_code") or None, account_type=a.get("account_type", ""),
                                    is_active=bool(a.get("is_active", True))) for a in accounts),
@@ -194,9 +211,18 @@ class ZohoBooks:
 
     def post(self, draft: Draft) -> PostingResult:
         currency_id = self.currency_id(draft.currency)
-        body = journal_body(draft, currency_id) if draft.kind == "journal" else bill_body(draft, currency_id)
+        if draft.kind == "journal":
+            body = journal_body(draft, currency_id, self._rates_for(draft))
+        else:
+            body = bill_body(draft, currency_id)
         entry = self.api.call("POST", _PATHS[draft.kind], json=body)[draft.kind]
         return self._result(draft.kind, entry, currency=draft.currency)
+
+    def _rates_for(self, draft: Draft) -> dict:
+        """Tax percentages of the draft's tax codes (read with the reference data, or now)."""
+        if any(line.tax_code_id and line.tax_code_id not in self._tax_rates for line in draft.lines):
+            self.reference_data()
+        return self._tax_rates
 
     def _result(self, kind: str, entry: dict, *, was_already_there: bool = False, with_lines: bool = True,
                 currency: str | None = None) -> PostingResult:

@@ -1,6 +1,12 @@
 """Zoho Books JSON: drafts into request bodies, saved entries and list rows back into the engine's models.
 
 Zoho's vocabulary (reference_number, customer_id, tag_option_id, line_items, last_modified_time) stays here.
+
+Tax (organisations with VAT): a draft line's amount is gross. Bills go inclusive (`is_inclusive_tax`), each
+taxed line's `rate` the gross and `tax_id` its tax: Zoho takes the tax out of the gross. Journals have no
+inclusive mode: a journal line's amount is net and Zoho adds its tax on the same side, so a taxed line goes as
+the net (or the two nets, see `ml_connector.tax.nets_for_gross`) whose amount plus tax is the gross. Read
+back, a line's `amount`/`item_total` is the net and `line_item_taxes` its tax.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from typing import Any
 
 from ml_connector.models import BillDraft, EntrySummary, JournalDraft, LedgerLine
 from ml_connector.money import to_decimal
+from ml_connector.tax import nets_for_gross
 
 TEXT_LIMIT = 500  # line descriptions and notes
 
@@ -31,7 +38,8 @@ def _tags(tags) -> list[dict]:
     return [{"tag_id": t.tag_id, "tag_option_id": t.option_id} for t in tags]
 
 
-def journal_body(draft: JournalDraft, currency_id: str) -> dict[str, Any]:
+def journal_body(draft: JournalDraft, currency_id: str, tax_rates: dict[str, Decimal] | None = None) -> dict[str, Any]:
+    """`tax_rates`: percent by tax id, for drafts whose lines carry tax."""
     lines = []
     for line in draft.lines:
         item: dict[str, Any] = {"account_id": line.account_id, "debit_or_credit": line.side,
@@ -42,12 +50,19 @@ def journal_body(draft: JournalDraft, currency_id: str) -> dict[str, Any]:
             item["project_id"] = line.project_id
         if line.tags:
             item["tags"] = _tags(line.tags)
-        lines.append(item)
+        if line.tax_code_id is None:
+            lines.append(item)
+            continue
+        rate = (tax_rates or {})[line.tax_code_id]
+        lines += [{**item, "amount": wire_number(net), "tax_id": line.tax_code_id}
+                  for net in nets_for_gross(line.amount, rate, draft.currency)]
     body: dict[str, Any] = {"journal_date": draft.entry_date.isoformat(), "reference_number": draft.posting_key,
                             "notes": clip(draft.notes), "journal_type": "both", "currency_id": currency_id,
                             "line_items": lines}
     if draft.exchange_rate is not None:
         body["exchange_rate"] = wire_number(draft.exchange_rate)
+    if draft.location_id:
+        body["location_id"] = draft.location_id
     return body
 
 
@@ -60,10 +75,16 @@ def bill_body(draft: BillDraft, currency_id: str) -> dict[str, Any]:
             item["project_id"] = line.project_id
         if line.tags:
             item["tags"] = _tags(line.tags)
+        if line.tax_code_id is not None:
+            item["tax_id"] = line.tax_code_id
         lines.append(item)
     body: dict[str, Any] = {"vendor_id": draft.vendor_id, "bill_number": draft.bill_number,
                             "reference_number": draft.posting_key, "date": draft.entry_date.isoformat(),
                             "currency_id": currency_id, "notes": clip(draft.notes), "line_items": lines}
+    if any(line.tax_code_id is not None for line in draft.lines):
+        body["is_inclusive_tax"] = True  # line rates are gross, as the receipts show them
+    if draft.location_id:
+        body["location_id"] = draft.location_id
     if draft.due_date is not None:
         body["due_date"] = draft.due_date.isoformat()
     if draft.exchange_rate is not None:
@@ -90,9 +111,12 @@ def saved_lines(kind: str, entry: dict, currency: str) -> tuple[LedgerLine, ...]
             amount, side = to_decimal(line.get("item_total", line.get("rate"))), "debit"
             if amount < 0:  # a credit line on a bill
                 amount, side = -amount, "credit"
+        taxes = line.get("line_item_taxes") or []
+        tax = sum((abs(to_decimal(t.get("tax_amount", 0))) for t in taxes), Decimal(0))
         out.append(LedgerLine(ledger_entity_id=ident, posting_key=key, entry_date=day,
                               account_id=str(line["account_id"]), side=side, amount=amount, currency=currency,
-                              tag_option_ids=tuple(str(t.get("tag_option_id")) for t in line.get("tags", []))))
+                              tag_option_ids=tuple(str(t.get("tag_option_id")) for t in line.get("tags", [])),
+                              tax_amount=tax, tax_code_id=str(line.get("tax_id") or "") or None))
     return tuple(out)
 
 
