@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
@@ -32,6 +33,7 @@ from ml_connector.money import quantum
 from ml_connector.sources.registry import SOURCES
 from ml_connector.store.posted_index import PostedIndex
 from ml_connector.store.target import LedgerTarget
+from ml_connector.tax import split_gross
 
 FIRST_MONTH = "2025-01"  # the first month partition; the last is the month in progress
 
@@ -85,7 +87,7 @@ def plan_month(month: str, target: LedgerTarget, records: list[SpendRecord] | pd
     result = map_frame(ready, rules, reference)
     mapped, exceptions = result.mapped, pd.concat([held, result.exceptions], ignore_index=True)
     if capabilities is not None:
-        mapped = fit_to_ledger(mapped, capabilities, reference.base_currency)
+        mapped = fit_to_ledger(mapped, capabilities, reference)
     if preflight is not None and not mapped.empty:
         mapped, refused = _hold_refused(mapped, preflight(mapped, reference))
         exceptions = pd.concat([exceptions, refused], ignore_index=True)
@@ -113,11 +115,13 @@ def _hold_before_mapping(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
     return frame[~frame["source_id"].isin(list(held["source_id"]))], conform(held, EXCEPTION_COLUMNS)
 
 
-def fit_to_ledger(mapped: pd.DataFrame, capabilities: Capabilities, base_currency: str) -> pd.DataFrame:
+def fit_to_ledger(mapped: pd.DataFrame, capabilities: Capabilities, reference: ReferenceData) -> pd.DataFrame:
     """What the ledger cannot carry, made into what it can, before anything is drafted:
     - journals in the base currency only: a journal record in another currency whose source also gives the
-      amount in the base currency (Brex: what the card settled) posts that amount, in that currency;
+      amount in the base currency (Brex: what the card settled) posts that amount, in that currency (and a
+      taxed line's tax is the tax inside that amount);
     - no vendors on journal lines: journal records name no vendor (so none is created for them)."""
+    base_currency = reference.base_currency
     journal = values(mapped, "posting_kind") == "journal"
     if capabilities.journal_currencies == "base":
         currency, original = values(mapped, "currency"), values(mapped, "original_currency")
@@ -132,6 +136,13 @@ def fit_to_ledger(mapped: pd.DataFrame, capabilities: Capabilities, base_currenc
             mapped["amount"] = amount
             mapped.loc[convert, "currency"] = base_currency
             mapped.loc[convert, "exchange_rate"] = None
+            rates = values(mapped, "tax_rate") if "tax_rate" in mapped.columns else None
+            if rates is not None and pd.notna(rates[convert]).any():
+                tax = values(mapped, "tax_amount")
+                basis = reference.tax_basis("journal")
+                for at in np.flatnonzero(convert & pd.notna(rates)):
+                    tax[at] = split_gross(amount[at], rates[at], base_currency, basis)[1]
+                mapped["tax_amount"] = tax
     if not capabilities.journal_line_vendors and journal.any():
         mapped = mapped.copy()
         for name in ("vendor_id", "vendor_name"):
