@@ -50,6 +50,7 @@ def month_frame(size: int, seed: int = 7) -> pd.DataFrame:
         "department": departments, "location": locations, "project": None, "employee_name": None,
         "card_account": "primary", "memo": None, "source_url": None, "status": status,
         "record_date": days, "amount": amounts, "exchange_rate": None, "receipt_urls": [()] * size,
+        "original_currency": None, "original_amount": None, "tax_code": None, "tax_amount": None,
     })
     for name in RECORD_TEXT_FIELDS:
         frame[name] = frame[name].astype("str")

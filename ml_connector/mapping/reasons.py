@@ -148,7 +148,8 @@ def _tax_checks(frame: pd.DataFrame) -> Iterator[Check]:
            + _s(f["category"]) + ", tax.accounts." + _s(f["debit_account_code"]) + " or tax.default to the "
            "mapping file.")
     yield ("unknown_tax_code", state.eq("unknown"), lambda f:
-           _s(f["tax_origin"]) + " names tax '" + _s(f["tax_wanted"]) + "', which is not in the ledger; fix: "
+           _s(f["tax_origin"]) + " names tax '" + _s(f["tax_wanted"]) + "', which is not among the ledger's "
+           "taxes (or only as an inactive one); fix: "
            "name one of the ledger's taxes there (by name or id), or add tax.codes.'" + _s(f["tax_wanted"])
            + "': <ledger tax name> to the mapping file.")
     yield ("inactive_tax_code", state.eq("inactive"), lambda f:

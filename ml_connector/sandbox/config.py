@@ -97,6 +97,8 @@ class SandboxConfig:
     # Vendor limits that tests shrink so a limit can be reached quickly, e.g. {"zoho.daily": 50}.
     # Each vendor module documents its keys; absent keys take the real value.
     limit_overrides: dict[str, float] = field(default_factory=dict)
+    # Keep every request clients send (`request_log`), for the request-conformance tests.
+    record_requests: bool = False
 
     def __post_init__(self) -> None:
         if self.rate_limits not in ("real", "off"):

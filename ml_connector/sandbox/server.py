@@ -23,6 +23,7 @@ from starlette.routing import Mount, Route
 from ml_connector.sandbox.catalog import build_company
 from ml_connector.sandbox.config import SandboxConfig
 from ml_connector.sandbox.faults import ALL_KINDS, FaultPlan
+from ml_connector.sandbox.request_log import RequestLog
 
 PREFIXES = ("brex", "zoho-accounts", "zoho", "expensify", "xero-identity", "xero", "quickbooks-oauth", "quickbooks")
 
@@ -146,6 +147,8 @@ class SandboxServer:
             "ML_CONNECTOR_ZOHO_ORGANIZATION_ID": creds.zoho_organization_id,
             # The sandbox is not a Zoho data centre: the operator allows its origin explicitly.
             "ML_CONNECTOR_ZOHO_ALLOWED_API_DOMAINS": self.config.public_url,
+            # Nor is it a source's receipt host: the operator trusts its origin for receipts, over plain HTTP.
+            "ML_CONNECTOR_RECEIPT_SANDBOX_ORIGIN": self.config.public_url,
             "ML_CONNECTOR_EXPENSIFY_BASE_URL": self.url("expensify"),
             "ML_CONNECTOR_EXPENSIFY_PARTNER_USER_ID": creds.expensify_partner_user_id,
             "ML_CONNECTOR_EXPENSIFY_PARTNER_USER_SECRET": creds.expensify_partner_user_secret,
@@ -196,9 +199,12 @@ class SandboxServer:
                 mounts.append(Mount(f"/{prefix}", app=app))
         # Longer prefixes first, so /zoho-accounts is not swallowed by /zoho.
         mounts.sort(key=lambda mount: len(mount.path), reverse=True)
+        self.requests = RequestLog(None, self.config.record_requests)
         routes = [Route("/_sandbox/faults", self._faults_endpoint, methods=["GET", "POST"]),
-                  Route("/_sandbox/describe", self._describe_endpoint, methods=["GET"])]
-        return Starlette(routes=routes + mounts, lifespan=self._lifespan)
+                  Route("/_sandbox/describe", self._describe_endpoint, methods=["GET"]),
+                  Route("/_sandbox/requests", self.requests.endpoint, methods=["GET", "DELETE"])]
+        self.requests.app = Starlette(routes=routes + mounts, lifespan=self._lifespan)
+        return self.requests
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app):

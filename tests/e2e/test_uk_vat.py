@@ -63,3 +63,17 @@ def test_uk_bills_book_the_vat_expensify_states_for_each_receipt(harness):
         expected = sum((stated[sid] for sid in posted if sid in stated), Decimal(0))
         assert expected > 0
         assert abs(booked - expected) <= Decimal("0.01") * lines  # per line, at most the ledger's rounding
+
+
+def test_uk_records_without_a_tax_rule_are_held_with_the_fix_and_a_rerun_posts_nothing(harness, tmp_path):
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(UK_MAPPING.read_text().replace("  default: Standard Rate", ""))
+    with harness(org="uk", mapping=mapping, expensify_reports_per_month=0) as h:
+        first = h.run()
+        assert first["success"] and first["tie_out"]["ties_out"], first["failures"]
+        held = [r for r in h.status() if r["status"] == "held" and r["reason"].startswith("missing_tax_code")]
+        assert held and all("tax.default" in r["reason"] for r in held)
+        before = _control(h, "journals")
+        second = h.run()
+        assert second["posting"]["posted_now"] == 0 and second["tie_out"]["ties_out"]
+        assert _control(h, "journals") == before

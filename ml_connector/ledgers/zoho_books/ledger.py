@@ -117,8 +117,9 @@ class ZohoBooks:
         self._currency_ids = {c.code: c.currency_id for c in infos}
         # An organisation without VAT answers no taxes (the recorded US org), and one location or none when
         # the locations feature is off: then neither is asked of the lines.
-        taxes = self._cached("taxes", lambda: list(self.api.pages("settings/taxes", "taxes",
-                                                                  {"filter_by": "Taxes.All"})))
+        # taxes.yml declares no filter for the list (only pages), which answers the active taxes: a rule naming
+        # an inactive one finds no tax of that name.
+        taxes = self._cached("taxes", lambda: list(self.api.pages("settings/taxes", "taxes")))
         locations = self._cached("locations", lambda: self.api.call("GET", "locations").get("locations", []))
         tax_codes = tuple(TaxCode(tax_code_id=str(t["tax_id"]), name=t.get("tax_name", ""),
                                   rate=to_decimal(t.get("tax_percentage", 0)),
