@@ -11,6 +11,7 @@ from ml_connector.settings import Settings
 from pipelines.alerts.resources import AlertsResource
 from pipelines.brex.resources import BrexResource
 from pipelines.expensify.resources import ExpensifyResource
+from pipelines.ledger.receipts import ReceiptsResource
 from pipelines.ledger.resources import LedgerResource
 from pipelines.month.resources import MappingResource
 from pipelines.store.io_manager import StoreIOManager
@@ -77,4 +78,7 @@ def resources(settings: Settings) -> dict:
                                        partner_user_secret=env("ML_CONNECTOR_EXPENSIFY_PARTNER_USER_SECRET"),
                                        timeout_seconds=max(60.0, settings.http_timeout_seconds)),
         "alerts": AlertsResource(url=env("ML_CONNECTOR_ALERT_URL"), dagster_url=settings.dagster_url or ""),
+        "receipts": ReceiptsResource(extra_hosts=settings.receipt_hosts, max_bytes=settings.receipt_max_bytes,
+                                     sandbox_origin=settings.receipt_sandbox_origin,
+                                     timeout_seconds=settings.http_timeout_seconds),
     }

@@ -13,6 +13,7 @@ from ml_connector.sandbox.server import SandboxServer
 from pipelines.alerts.resources import AlertsResource
 from pipelines.brex.resources import BrexResource
 from pipelines.expensify.resources import ExpensifyResource
+from pipelines.ledger.receipts import ReceiptsResource
 from pipelines.ledger.resources import LedgerResource
 from pipelines.month.resources import MappingResource
 from pipelines.quickbooks.resources import QuickBooksResource
@@ -79,7 +80,7 @@ def ledger_resource(server: SandboxServer, store_url: str, ledger_system: str = 
 
 def sandbox_resources(server: SandboxServer, store_url: str, *, ledger_system: str = "zoho_books",
                       mapping: Path | None = None, expensify: bool = True, ledger: dict | None = None,
-                      timeout_seconds: float = 30.0) -> dict:
+                      timeout_seconds: float = 30.0, receipts: dict | None = None) -> dict:
     creds = server.config.credentials
     store = store_resource(store_url)
     mapping = mapping or MAPPINGS[ledger_system]
@@ -96,6 +97,9 @@ def sandbox_resources(server: SandboxServer, store_url: str, *, ledger_system: s
                                        partner_user_secret=creds.expensify_partner_user_secret,
                                        timeout_seconds=max(60.0, timeout_seconds)),
         "alerts": AlertsResource(),  # no URL: alerts go to the audit trail only; a test sets its own receiver
+        # The sandbox's origin is trusted for receipts, as `ml-connector sandbox` prints it; a test may change that.
+        "receipts": ReceiptsResource(**({"sandbox_origin": server.config.public_url, "timeout_seconds": timeout_seconds}
+                                        | (receipts or {}))),
     }
 
 

@@ -8,7 +8,8 @@ mapping file (its `rules_model`). Nothing in `month.py` or `mapping/` names a so
 - `reread`: "full" when every run reads the whole month again (its month's outcomes are replaced), or
   "incremental" when a run sees only what is new (Expensify skips reports it has marked exported);
 - `acknowledge`: what the source is told once the ledger accepted its records (Expensify markAsExported,
-  Brex accounting export results), run as its own step after posting.
+  Brex accounting export results), run as its own step after posting;
+- `receipt_hosts`: the hosts its receipt links may point at (anything else is refused, never fetched).
 """
 
 from __future__ import annotations
@@ -75,3 +76,6 @@ class SourceSpec:
     # (mapped, exceptions) -> (mapped still to post, the rows moved to exceptions with a reason)
     hold_after_mapping: Callable[[pd.DataFrame, pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]] | None = None
     reasons: dict[str, str] = field(default_factory=dict)  # the hold reason codes it uses, with their meaning
+    # Hosts its receipt links come from (exact hosts, or `*.suffix` for any host under the suffix): the only ones
+    # the connector downloads a receipt from, with the operator's own (see `receipt_policy`).
+    receipt_hosts: tuple[str, ...] = ()

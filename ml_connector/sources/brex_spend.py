@@ -44,5 +44,12 @@ def hold_unapproved(records: pd.DataFrame) -> pd.DataFrame:
                                    + held["status"].fillna("without a status").astype(str) + ": " + NOT_APPROVED)
 
 
+# Receipt `download_uris` are "Presigned S3 link(s) ... expire in 15 minutes" (expenses.yaml `Receipt`; notes/brex.md
+# §4.3). Which bucket and region Brex signs for is UNCONFIRMED, so only virtual-hosted S3 names in the US regions
+# are trusted (no path-style s3.amazonaws.com, no other *.amazonaws.com service, no dualstack or accelerate names);
+# an operator adds others with ML_CONNECTOR_RECEIPT_HOSTS.
+RECEIPT_HOSTS = ("*.s3.amazonaws.com", "*.s3.us-east-1.amazonaws.com", "*.s3.us-east-2.amazonaws.com",
+                 "*.s3.us-west-1.amazonaws.com", "*.s3.us-west-2.amazonaws.com")
+
 SPEC = SourceSpec(name="brex", rules_model=BrexRules, reread="full", hold_before_mapping=hold_unapproved,
-                  reasons={"not_approved": "the Brex expense is not approved yet"})
+                  reasons={"not_approved": "the Brex expense is not approved yet"}, receipt_hosts=RECEIPT_HOSTS)

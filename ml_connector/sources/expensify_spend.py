@@ -51,6 +51,13 @@ def hold_whole_reports(mapped: pd.DataFrame, exceptions: pd.DataFrame) -> tuple[
     return mapped[~is_held].reset_index(drop=True), moved
 
 
+# Exports link a receipt only as `receiptObject.url` (notes/expensify.md §9: there is no API to fetch receipt files),
+# on Expensify's own web host. Which hosts serve them is UNCONFIRMED by Expensify's docs: only www.expensify.com
+# (the /receipts/ links Expensify's own app builds) is trusted; an operator adds others (a CDN, an S3 bucket) with
+# ML_CONNECTOR_RECEIPT_HOSTS.
+RECEIPT_HOSTS = ("www.expensify.com",)
+
 SPEC = SourceSpec(name="expensify", rules_model=ExpensifyRules, reread="incremental",
                   hold_after_mapping=hold_whole_reports,
-                  reasons={"held_with_report": "another expense of the same report is held"})
+                  reasons={"held_with_report": "another expense of the same report is held"},
+                  receipt_hosts=RECEIPT_HOSTS)

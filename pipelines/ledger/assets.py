@@ -15,9 +15,9 @@ from ml_connector.money import money_text
 from ml_connector.month import MonthPlan
 from ml_connector.month_posting import post_month
 from ml_connector.month_state import month_state
-from ml_connector.receipt_fetch import http_fetcher
 from pipelines.failures import MonthIncomplete, dagster_outcomes
 from pipelines.ledger import checks
+from pipelines.ledger.receipts import ReceiptsResource
 from pipelines.ledger.resources import LedgerResource
 from pipelines.metadata import totals
 from pipelines.partitions import monthly_partitions
@@ -48,14 +48,15 @@ def build_ledger_assets(kind: str, ledger_name: str, pool: str, lease_wait_secon
               retry_policy=POSTING_RETRY, check_specs=checks.specs("ledger_postings", ledger_name),
               tags={"ledger": kind})
     def ledger_postings(context: dg.AssetExecutionContext, journal_drafts: MonthPlan, ledger: LedgerResource,
-                        store: ConnectorStoreResource, ledger_reference_data: ReferenceData) -> Iterator:
+                        store: ConnectorStoreResource, ledger_reference_data: ReferenceData,
+                        receipts: ReceiptsResource) -> Iterator:
         """Posts what is missing of the month, exactly once whoever else runs it, settles unknown outcomes by
         searching the ledger, attaches the receipts owed, and ties the month out against what the ledger holds."""
         plan = journal_drafts
         engine = store.engine()
         with dagster_outcomes():
             client = ledger.ledger(context.run.run_id)
-            done = post_month(engine, client, plan, http_fetcher(client.capabilities), run_id=context.run.run_id,
+            done = post_month(engine, client, plan, receipts.fetcher(client.capabilities), run_id=context.run.run_id,
                               launched_by=context.run.tags.get("ml_connector/source", "dagster"),
                               wait_seconds=lease_wait_seconds, progress=context.log.info,
                               on_wait=lambda holder: context.log.warning(
@@ -122,5 +123,6 @@ def summary(state, done, names_of: dict[str, dict[str, str]]) -> dict:
 
 def names(reference: ReferenceData) -> dict[str, dict[str, str]]:
     """Names a person reads, for account ids and for option ids apart (ledgers number both from 1)."""
-    return {"accounts": {a.account_id: f"{a.code} {a.name}" if a.code else a.name for a in reference.accounts},
-            "options": {t.option_id: t.option_name for t in reference.tag_options}}
+    accounts = {a.account_id: f"{a.code} {a.name}" if a.code else a.name for a in reference.accounts}
+    accounts.update({f"tax:{t.tax_code_id}": f"tax: {t.name} ({t.rate:f}%)" for t in reference.tax_codes})
+    return {"accounts": accounts, "options": {t.option_id: t.option_name for t in reference.tag_options}}
