@@ -2,8 +2,9 @@
 
 Every receipt owed has a row (`store.receipts`), written when its bill was claimed. After posting, every
 open receipt of the month whose bill is in the ledger (posted now, found by search, or left by a crashed
-run) is attached. An upload whose answer was lost is marked uncertain, and before it is sent again the
-entry's attachments are read: a file already there is marked attached, not uploaded twice. A receipt that
+run) is attached. A receipt is marked uncertain before its upload is sent (so a crash or a lost answer
+leaves it so), and before an uncertain one is sent again the entry's attachments are read: a file already
+there is marked attached, not uploaded twice. A receipt that
 still fails stays open with its error for the next run; it never fails or undoes its bill.
 """
 
@@ -50,13 +51,21 @@ def attach_owed(engine: Engine, ledger: Ledger, month: str, fetch: Fetch, *, run
         if bill is None or bill["status"] != "posted" or not bill["ledger_entity_id"]:
             continue  # its bill is not in the ledger yet: the receipt waits for it
         entity, kind = bill["ledger_entity_id"], bill["kind"] or "bill"
-        outcome, error = _attach_one(ledger, kind, entity, receipt, fetch, names_on)
+        sent = []
+
+        def before_upload(receipt_id: int = receipt.id, sent: list = sent) -> None:
+            # Written before the upload, so a crash during it leaves the row uncertain: the next run reads the
+            # entry's attachments before it sends the file again.
+            owed.mark(engine, receipt_id, "uncertain", "upload started, answer not recorded yet")
+            sent.append(receipt_id)
+
+        outcome, error = _attach_one(ledger, kind, entity, receipt, fetch, names_on, before_upload)
         if outcome in ("attached", "already_there"):
-            owed.mark(engine, receipt.id, "attached", attempted=outcome == "attached")
+            owed.mark(engine, receipt.id, "attached", attempted=False)
             report.attached += outcome == "attached"
             report.already_there += outcome == "already_there"
         else:
-            owed.mark(engine, receipt.id, outcome, error)
+            owed.mark(engine, receipt.id, outcome, error, attempted=not sent)
             (report.refused if outcome == "refused" else report.failed).setdefault(receipt.posting_key, []).append(
                 f"{receipt.file_name}: {error}")
         record(engine, AuditEvent(actor="dagster", action="receipt.attach", outcome=outcome, run_id=run_id,
@@ -66,7 +75,7 @@ def attach_owed(engine: Engine, ledger: Ledger, month: str, fetch: Fetch, *, run
 
 
 def _attach_one(ledger: Ledger, kind: str, entity: str, receipt: owed.Receipt, fetch: Fetch,
-                names_on: dict[str, set[str]]) -> tuple[str, str | None]:
+                names_on: dict[str, set[str]], before_upload: Callable[[], None]) -> tuple[str, str | None]:
     try:
         if receipt.status in ("uncertain", "failed") or receipt.attempts:
             # An earlier upload may have landed without an answer: look before sending it again.
@@ -75,6 +84,7 @@ def _attach_one(ledger: Ledger, kind: str, entity: str, receipt: owed.Receipt, f
             if receipt.file_name in names_on[entity]:
                 return "already_there", None
         content, content_type = fetch(receipt.url)
+        before_upload()
         ledger.attach_receipt(kind, entity, receipt.file_name, content, content_type)
         names_on.setdefault(entity, set()).add(receipt.file_name)
         return "attached", None
