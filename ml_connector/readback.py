@@ -66,7 +66,12 @@ def _lines_of(engine: Engine, ledger: Ledger, row: EntrySummary, stored: dict | 
     result.reads += 1
     if entry is None or entry.lines is None:
         return []
-    if stored is not None and stored["ledger_entity_id"] == row.ledger_entity_id:
+    saved = saved_of(entry)
+    # Saved lines are the baseline drift compares with: a read keeps them when they are what the ledger still
+    # holds (only its modification time moved) or when none were saved yet, never when a person changed them,
+    # so the edit stays visible to `drift` (and the entry is read again by the next tie-out).
+    if (stored is not None and stored["ledger_entity_id"] == row.ledger_entity_id
+            and (not stored["saved_lines"] or stored["saved_lines"] == saved.lines)):
         with engine.begin() as connection:
-            postings.record_readback(connection, ledger.target, row.posting_key or "", saved_of(entry))
+            postings.record_readback(connection, ledger.target, row.posting_key or "", saved)
     return list(entry.lines)

@@ -13,6 +13,7 @@ import dagster as dg
 from ml_connector.settings import load_settings
 from pipelines.alerts import definitions as alerts
 from pipelines.brex import definitions as brex
+from pipelines.close import definitions as close
 from pipelines.expensify import definitions as expensify
 from pipelines.jobs import month_sync
 from pipelines.ledger import definitions as ledger
@@ -37,6 +38,7 @@ def build_definitions(bound: dict | None = None) -> dg.Definitions:
         ledger.definitions(chosen.kind, chosen.ledger_name(), pool, settings.month_lease_wait_seconds),
         vendors.definitions(chosen.kind, settings.month_lease_wait_seconds),
         alerts.definitions(settings.brex_token_idle_warn_days),
+        close.definitions(chosen.kind, chosen.ledger_name()),
         dg.Definitions(jobs=[month_sync], resources=bound),
     )
     return merged

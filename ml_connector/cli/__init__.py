@@ -6,9 +6,11 @@ import sys
 
 import click
 
+from ml_connector.cli.close import close
 from ml_connector.cli.credentials import credentials
 from ml_connector.cli.db import db
 from ml_connector.cli.demo import demo
+from ml_connector.cli.drift import drift
 from ml_connector.cli.month import audit, run, status
 from ml_connector.cli.replay import replay
 from ml_connector.cli.sandbox import sandbox
@@ -33,6 +35,8 @@ cli.add_command(audit)
 cli.add_command(demo)
 cli.add_command(webhooks)
 cli.add_command(replay)
+cli.add_command(drift)
+cli.add_command(close)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from ml_connector.cli.close import demo_pack
 from ml_connector.cli.report import console, month_argument, print_json, print_run
 from ml_connector.sandbox.config import SandboxConfig
 
@@ -75,7 +76,11 @@ def demo(month: str | None, records: int, reports: int, faults: float, ledger: s
                           f"into the sandbox's {ledger} ({org}) at its real rate limits")
         summary = run_month(month, home=dagster_home)
         summary["sandbox_faults_injected"] = dict(server.faults.injected)
+        summary["close_pack"] = demo_pack(month, workdir / "close")  # drift read from the sandbox, then the pack
     print_json(summary) if as_json else print_run(summary)
     if not as_json:
         console.print(f"inspect it: DAGSTER_HOME={dagster_home} .venv/bin/dagster dev   (store in {workdir})")
+        pack = summary["close_pack"]
+        console.print(f"close pack: {pack['html']}" + (f" and {pack['pdf']}" if pack.get("pdf") else "")
+                      if pack["html"] else f"[yellow]no close pack[/]: {pack['error']}")
     sys.exit(0 if summary["done"] else 1)

@@ -1,0 +1,1 @@
+"""The controller's month in the Dagster shell: ledger drift after posting, and the month-close pack."""
