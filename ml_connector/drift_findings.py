@@ -100,11 +100,12 @@ def line_changes(saved: Sequence[LedgerLine], current: Sequence[LedgerLine]) -> 
 
 
 def entry_total(entry_kind: str, lines: Sequence[LedgerLine]) -> Decimal:
-    """What an entry moves: a journal's debits; a bill's lines net (a credit line on a bill is a refund)."""
-    debits = sum((line.amount for line in lines if line.side == "debit"), Decimal(0))
+    """What an entry moves, tax included: a journal's debits; a bill's lines net (a credit line on a bill is a
+    refund)."""
+    debits = sum((line.amount + line.tax_amount for line in lines if line.side == "debit"), Decimal(0))
     if entry_kind == "journal":
         return debits
-    return debits - sum((line.amount for line in lines if line.side == "credit"), Decimal(0))
+    return debits - sum((line.amount + line.tax_amount for line in lines if line.side == "credit"), Decimal(0))
 
 
 def total_text(entry_kind: str, lines: Sequence[LedgerLine], currency: str | None) -> str | None:

@@ -4,8 +4,15 @@
 Calls per posted entry: one POST (its answer is the saved entity, lines included, so no read-back GET), one
 upload per receipt, and for the tie-out one query page per 1000 entries of each kind; an entry is read again
 only when its `MetaData.LastUpdatedTime` changed. Reference data costs a Preferences read and the vendor pages
-every time, and accounts, classes, departments and currencies when the store's cache (`reference_cache`) is
-older than `cache_seconds`.
+every time, and accounts, classes, departments, currencies (and in a VAT company its tax codes and rates) when
+the store's cache (`reference_cache`) is older than `cache_seconds`.
+
+VAT and business locations (see `tax` and `preflight`): a company outside the US with tax on needs a tax code
+on every expense line (`ReferenceData.tax_required`); journals add VAT to a net ("net" basis), bills are tax
+inclusive ("gross"). When it also tracks departments, they are its business locations
+(`ReferenceData.locations`, every entry needs one) and its header department is read back as the entry's
+location rather than a dimension; which of the two a company does is kept in the store's cache with the
+company's other facts, so a process that only reads back learns it without another Preferences read.
 
 requestid. Every create carries `requestid` = the compact key, a generation number, and a digest of the body.
 Intuit answers a requestid it has seen "with the same response as it did for the original request" instead
@@ -43,12 +50,14 @@ from ml_connector.ledgers.base import Capabilities
 from ml_connector.ledgers.quickbooks.auth import quickbooks_tokens, require_realm
 from ml_connector.ledgers.quickbooks.client import QuickBooksApi, quoted
 from ml_connector.ledgers.quickbooks.preflight import COLUMNS, CompanySettings, foreign_bill_vendors, holds
+from ml_connector.ledgers.quickbooks.tax import purchase_codes, tax_code_models
 from ml_connector.ledgers.quickbooks.wire import (
     CLASS,
     DEPARTMENT,
     ENTITY,
     TAG_NAMES,
     bill_body,
+    entity_id,
     entry_total,
     is_void,
     journal_body,
@@ -60,12 +69,14 @@ from ml_connector.ledgers.quickbooks.wire import (
 )
 from ml_connector.models import (
     Account,
+    BusinessLocation,
     CurrencyInfo,
     Draft,
     EntrySummary,
     PostingResult,
     ReferenceData,
     TagOption,
+    TaxCode,
     Vendor,
 )
 from ml_connector.money import CURRENCY_PRECISION, precision
@@ -87,6 +98,7 @@ APP_HOSTS = {"quickbooks.api.intuit.com": "https://app.qbo.intuit.com",
 APP_PAGES = {"journal": "journal", "bill": "bill"}
 GENERATIONS_KEPT = timedelta(days=3650)  # longer than any requestid window Intuit could keep
 OVERHEAD_CALLS = 8  # Preferences, company, vendor, account, class and department pages, currencies
+COMPANY = "company"  # the reference cache's part holding CompanyInfo's country and the locations mode
 
 
 def _path(kind: str) -> str:
@@ -115,6 +127,8 @@ class QuickBooks:
         self.per_minute, self.headroom = per_minute, headroom
         self.cache_age = timedelta(seconds=cache_seconds)
         self._home_currency: str | None = None
+        self._tax_rates: dict = {}
+        self._locations_mode: bool | None = None  # departments are business locations (read-back needs it)
 
     @classmethod
     def from_settings(cls, settings, engine: Engine, vault=None, run_id: str | None = None,
@@ -159,13 +173,32 @@ class QuickBooks:
         self._home_currency = (preferences.get("CurrencyPrefs", {}).get("HomeCurrency") or {}).get("value")
         return preferences
 
-    def company(self) -> CompanySettings:
-        info = self._cached("company", lambda: {"Country": self.api.call(
+    def company(self, preferences: dict | None = None) -> CompanySettings:
+        info = self._cached(COMPANY, lambda: {"Country": self.api.call(
             "GET", f"companyinfo/{self.realm_id}")["CompanyInfo"].get("Country")})
-        return CompanySettings.from_wire(self.realm_id, self.preferences(), info)
+        company = CompanySettings.from_wire(self.realm_id, preferences or self.preferences(), info)
+        self._remember_locations_mode(info, company.departments_are_locations)
+        return company
+
+    def _remember_locations_mode(self, info: dict, mode: bool) -> None:
+        if info.get("departments_are_locations") != mode:
+            reference_cache.put(self.engine, self._target, COMPANY, {**info, "departments_are_locations": mode})
+        self._locations_mode = mode
+
+    def departments_are_locations(self) -> bool:
+        """Whether the company's departments are its business locations: from this process's last look at the
+        company, else the store's cache, else Preferences."""
+        if self._locations_mode is None:
+            info = reference_cache.get(self.engine, self._target, COMPANY, self.cache_age) or {}
+            if "departments_are_locations" in info:
+                self._locations_mode = bool(info["departments_are_locations"])
+            else:
+                self.company()
+        return bool(self._locations_mode)
 
     def reference_data(self) -> ReferenceData:
         preferences = self.preferences()
+        company = self.company(preferences)
         accounts = self._cached("accounts", lambda: [
             {k: a.get(k) for k in ("Id", "Name", "FullyQualifiedName", "AcctNum", "AccountType", "Active")}
             for a in self.api.select("Account", "Active in (true, false)")])
@@ -178,6 +211,11 @@ class QuickBooks:
         vendors = [Vendor(vendor_id=str(v["Id"]), name=v.get("DisplayName", ""), is_active=bool(v.get("Active", True)))
                    for v in self.api.select("Vendor", "Active in (true, false)")]
         close = (preferences.get("AccountingInfoPrefs") or {}).get("BookCloseDate")
+        tax_codes = self._tax_codes() if company.charges_vat else ()
+        locations = ()
+        if company.departments_are_locations:
+            locations = tuple(BusinessLocation(location_id=entity_id(o["option_id"]), name=o["option_name"],
+                                               is_active=o["is_active"]) for o in options if o["tag_id"] == DEPARTMENT)
         return ReferenceData(
             accounts=tuple(Account(account_id=str(a["Id"]), name=a.get("FullyQualifiedName") or a.get("Name") or "",
                                    code=a.get("AcctNum") or None, account_type=a.get("AccountType") or "",
@@ -185,7 +223,9 @@ class QuickBooks:
             vendors=tuple(vendors), tag_options=tuple(TagOption(**o) for o in options),
             currencies=tuple(CurrencyInfo(currency_id=code, code=code, precision=precision(code),
                                           is_base=code == home) for code in dict.fromkeys([home, *codes])),
-            base_currency=home, locked_through=date.fromisoformat(close) if close else None)
+            base_currency=home, locked_through=date.fromisoformat(close) if close else None,
+            tax_codes=tax_codes, tax_required=company.charges_vat, locations=locations,
+            location_required=company.departments_are_locations, journal_tax_basis="net", bill_tax_basis="gross")
 
     def _dimension_options(self) -> list[dict]:
         options = []
@@ -208,6 +248,14 @@ class QuickBooks:
             if exc.vendor_code not in ("4000", "4001"):
                 raise
             return list(CURRENCY_PRECISION)
+
+    def _tax_codes(self) -> tuple[TaxCode, ...]:
+        """The purchase VAT codes (see `tax`), from the store's cache or the TaxCode and TaxRate lists."""
+        everything = "Active in (true, false)"
+        codes = tax_code_models(self._cached("tax_codes", lambda: purchase_codes(
+            self.api.select("TaxCode", everything), self.api.select("TaxRate", everything))))
+        self._tax_rates = {t.tax_code_id: t.rate for t in codes}
+        return codes
 
     def home_currency(self) -> str:
         if self._home_currency is None:
@@ -263,7 +311,7 @@ class QuickBooks:
 
     def post(self, draft: Draft) -> PostingResult:
         home = self.home_currency()
-        body = journal_body(draft, home) if draft.kind == "journal" else bill_body(draft, home)
+        body = journal_body(draft, home, self._rates_for(draft)) if draft.kind == "journal" else bill_body(draft, home)
         try:
             answer = self.api.call("POST", _path(draft.kind), json=body,
                                    requestid=self._requestid(draft.posting_key, body))
@@ -275,6 +323,12 @@ class QuickBooks:
             self._next_generation(draft.posting_key)
             raise
         return self._result(draft.kind, answer[ENTITY[draft.kind]])
+
+    def _rates_for(self, draft: Draft) -> dict:
+        """Tax percentages of the draft's tax codes (read with the reference data, or now)."""
+        if any(line.tax_code_id and line.tax_code_id not in self._tax_rates for line in draft.lines):
+            self._tax_codes()
+        return self._tax_rates
 
     def _generation_part(self, posting_key: str) -> str:
         return f"rid:{compact(posting_key)}"
@@ -295,7 +349,8 @@ class QuickBooks:
         ident = str(entity["Id"])
         return PostingResult(posting_key=posting_key_of(entity) or "", ledger_entity_id=ident,
                              ledger_number=ident, url=self.entry_url(kind, ident),
-                             was_already_there=was_already_there, lines=saved_lines(kind, entity),
+                             was_already_there=was_already_there,
+                             lines=saved_lines(kind, entity, self.departments_are_locations()),
                              modified_at=modified_at(entity), total=entry_total(kind, entity))
 
     def list_entries(self, start: date, end: date, kinds: tuple[str, ...] = ("journal", "bill")) -> list[EntrySummary]:

@@ -4,8 +4,12 @@ Each check is a vectorised mask over the mapped frame; a record keeps the first 
 engine drops later ones), so the order below is the order to fix things in. Every text names the QuickBooks
 setting (or the mapping key) and the fix.
 
-- `vat_codes_required`: a company outside the US that charges VAT needs a VAT code on every expense line; the
-  connector does not map VAT codes yet, so nothing of such a company is posted (every record is held).
+VAT codes are the mapping's (its `tax:` section; missing, unknown and inactive codes are the engine's reasons),
+and so are business locations: in a company that charges VAT (outside the US) and tracks departments, the
+departments are its business locations (`CompanySettings.departments_are_locations`), since such a company
+wants a department on every transaction (the sandbox's UK company refuses one without; UNCONFIRMED for
+QuickBooks itself, and the stricter reading).
+
 - `class_tracking_off`: a record is on a class (a dimension the mapping file points at tag "Class") while the
   company does not track classes per line: its plan has none (Simple Start, Essentials), tracking is off, or
   classes are assigned one per transaction (the connector sets a class on each line).
@@ -13,9 +17,13 @@ setting (or the mapping key) and the fix.
   edition) while the company does not track them.
 - `multicurrency_off`: a record in a currency other than the home currency while multicurrency is off.
 - `dimension_slot_taken`: two dimensions of the mapping file name the same QuickBooks slot on one record.
+- `department_is_location`: a record is on a department (a dimension whose tag is "Department") in a company
+  whose departments are its business locations: the entry's department is its location (the mapping's
+  `business_location` section), and one entry has one.
 - `bill_departments_differ`: a report's records name different departments, and a bill has one.
-- `negative_bill_line`: a bill line would be negative (refunds outweigh spend on one account and class):
-  QuickBooks refuses negative bill lines (2290), and a vendor credit is not what the connector posts.
+- `negative_bill_line`: a bill line would be negative (refunds outweigh spend on one account and class, or a
+  taxed refund, which is a line of its own): QuickBooks refuses negative bill lines (2290), and a vendor credit
+  is not what the connector posts.
 - `vendor_currency_differs`: a report in another currency than its vendor's. A QuickBooks vendor has one
   currency and its bills are in it (notes section 9); vendors the connector creates are in the home currency.
 Bill holds take the whole report, as the engine holds Expensify reports whole.
@@ -28,6 +36,7 @@ from decimal import Decimal
 
 import pandas as pd
 
+from ml_connector.ledgers.quickbooks.tax import charges_vat
 from ml_connector.ledgers.quickbooks.wire import CLASS, DEPARTMENT, TAG_NAMES
 from ml_connector.mapping.schema import DIMENSIONS
 
@@ -63,8 +72,14 @@ class CompanySettings:
                    multicurrency=bool(currency.get("MultiCurrencyEnabled")))
 
     @property
-    def needs_vat_codes(self) -> bool:
-        return self.uses_sales_tax and self.country not in ("", "US")
+    def charges_vat(self) -> bool:
+        """Every expense line needs a tax code (a company outside the US with tax on)."""
+        return charges_vat(self.uses_sales_tax, self.country)
+
+    @property
+    def departments_are_locations(self) -> bool:
+        """Its departments are its business locations: every entry carries one, as its header department."""
+        return self.charges_vat and self.tracks_departments
 
 
 @dataclass(frozen=True)
@@ -90,10 +105,32 @@ def _slot(mapped: pd.DataFrame, tag_id: str) -> Slot:
     return Slot(count, firsts["id"], firsts["name"], firsts["dim"])
 
 
+def _column(mapped: pd.DataFrame, name: str) -> pd.Series:
+    """A column frames of organisations without tax or locations may lack, as text ("" where missing)."""
+    if name not in mapped.columns:
+        return pd.Series("", index=mapped.index, dtype=object)
+    return mapped[name].astype(object).where(mapped[name].notna(), "").astype(str)
+
+
 def _bill_groups(mapped: pd.DataFrame) -> pd.Series:
-    """Which bill each bill record lands on (a report, split by currency); None for journal records."""
+    """Which bill each bill record lands on (a report, split by currency and business location); None for
+    journal records."""
     report = mapped["parent_id"].where(mapped["parent_id"].notna(), mapped["source_id"]).astype(str)
-    return (report + "|" + mapped["currency"].astype(str)).where(mapped["posting_kind"].eq("bill"))
+    return (report + "|" + mapped["currency"].astype(str) + "|" + _column(mapped, "business_location_id")
+            ).where(mapped["posting_kind"].eq("bill"))
+
+
+def _bill_lines(mapped: pd.DataFrame) -> pd.Series:
+    """Which line of its bill each bill record lands on: one per account and dimension options, and a taxed
+    record on a line of its own (the engine's bill lines)."""
+    tax_code = _column(mapped, "tax_code_id")
+    own = mapped["source_id"].astype(str).where(tax_code.ne(""), "")
+    parts = [mapped["debit_account_id"].astype(str), tax_code, own,
+             *(_column(mapped, f"{dim}_option_id") for dim in DIMENSIONS)]
+    line = parts[0]
+    for part in parts[1:]:
+        line = line + "|" + part
+    return line
 
 
 def _whole_bills(groups: pd.Series, bad: set) -> pd.Series:
@@ -121,12 +158,6 @@ def holds(mapped: pd.DataFrame, company: CompanySettings,
                                        "reason_text": texts}))
 
     realm = f"QuickBooks company {company.realm_id}"
-    if company.needs_vat_codes:
-        hold(pd.Series(True, index=mapped.index), "vat_codes_required",
-             f"{realm} charges VAT ({company.country}; Taxes > VAT is set up), so QuickBooks needs a VAT code on "
-             f"every expense line, and this connector does not map VAT codes yet. Fix: post this company's spend "
-             f"by hand for now; turn VAT off in QuickBooks only if the company is not VAT-registered.")
-
     classes, departments = _slot(mapped, CLASS), _slot(mapped, DEPARTMENT)
     if not company.class_per_line:
         how = ("assigns classes one to each transaction (Track classes > Assign classes), and the connector puts "
@@ -158,24 +189,33 @@ def holds(mapped: pd.DataFrame, company: CompanySettings,
              f"two dimensions of the mapping file point at tag '{TAG_NAMES[tag_id]}', and a QuickBooks line has "
              f"one {TAG_NAMES[tag_id].lower()}. Fix: point only one of dimensions.department, location and "
              f"project at '{TAG_NAMES[tag_id]}'.")
+    if company.departments_are_locations:
+        label = company.department_label.lower()
+        hold(departments.count > 0, "department_is_location",
+             "the mapping puts this record on department '" + departments.option_name.astype(str)
+             + "' (dimensions." + departments.dimension.astype(str) + f".tag: {TAG_NAMES[DEPARTMENT]}), but in "
+             f"{realm} (VAT, departments tracked as {label}s) the department of an entry is its business "
+             f"location, one per entry. Fix: remove the dimension whose tag is '{TAG_NAMES[DEPARTMENT]}' from the "
+             f"mapping file and map the record's location to a {label} under business_location.")
 
     groups = _bill_groups(mapped)
     is_bill = groups.notna()
-    if is_bill.any():
+    if is_bill.any() and not company.departments_are_locations:  # else the engine splits bills per location
         distinct = departments.option_id[is_bill].fillna("").groupby(groups[is_bill]).nunique()
         mixed = set(distinct[distinct > 1].index)
         hold(_whole_bills(groups, mixed), "bill_departments_differ",
              "the records of this report name different departments, and a QuickBooks bill has one department "
              "for all its lines. Fix: give the report's expenses one location at the source, or remove the "
              f"dimension whose tag is '{TAG_NAMES[DEPARTMENT]}' from the mapping file.")
-        tags = ["debit_account_id", *(f"{dim}_option_id" for dim in DIMENSIONS)]
-        keyed = mapped[is_bill].assign(_bill=groups[is_bill])[["_bill", *tags, "amount"]].fillna("")
-        nets = keyed.groupby(["_bill", *tags])["amount"].agg(lambda amounts: sum(amounts, Decimal(0)))
-        negative = {bill for (bill, *_), net in nets.items() if net < 0}
+    if is_bill.any():
+        keyed = pd.DataFrame({"bill": groups[is_bill], "line": _bill_lines(mapped[is_bill]),
+                              "amount": mapped.loc[is_bill, "amount"]})
+        nets = keyed.groupby(["bill", "line"])["amount"].agg(lambda amounts: sum(amounts, Decimal(0)))
+        negative = {bill for (bill, _), net in nets.items() if net < 0}
         hold(_whole_bills(groups, negative), "negative_bill_line",
-             "refunds outweigh spend on one account and class of this report, so its bill would carry a negative "
-             "line, which QuickBooks refuses. Fix: enter the refund in QuickBooks as a vendor credit by hand, or "
-             "correct the report at the source.")
+             "refunds outweigh spend on one account and class of this report (or a refund carries VAT, and so is "
+             "a bill line of its own), so its bill would carry a negative line, which QuickBooks refuses. Fix: "
+             "enter the refund in QuickBooks as a vendor credit by hand, or correct the report at the source.")
         known = vendor_currencies or {}
         vendor_currency = mapped["vendor_id"].map(lambda v: known.get(str(v), company.home_currency)
                                                   if v is not None else company.home_currency)

@@ -9,8 +9,12 @@ reference/quickbooks/recorded-nango/ and the XSD (Finance.xsd).
 - Dimensions: a line's class is its `ClassRef` and its department its `DepartmentRef` (journal lines carry
   both). A bill has one `DepartmentRef` for the whole bill (the XSD has none on expense lines), so a bill whose
   lines name different departments is refused here before it is sent; `preflight` holds such reports first.
+- Business locations: in a company whose departments are its business locations (`departments_are_locations`:
+  a VAT company tracking them, see `preflight`), an entry's location is its header `DepartmentRef`, and a
+  department read back is the entry's location, not a dimension of its lines.
 - Amounts are positive JSON numbers with the side in `PostingType`; a journal entry's `TotalAmt` is 0 on
-  every recorded read, so totals are summed from the lines.
+  every recorded read, so totals are summed from the lines (net and VAT of the debits).
+- VAT (TaxCodeRef, TaxApplicableOn, TaxAmount, GlobalTaxCalculation): see `tax`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from ml_connector.errors import ValidationRejected
+from ml_connector.ledgers.quickbooks.tax import INCLUSIVE, PURCHASE, TAXED_MODELS, journal_nets, line_tax
 from ml_connector.models import BillDraft, EntrySummary, JournalDraft, LedgerLine, LineTag
 from ml_connector.money import to_decimal
 from ml_connector.posting_keys import compact, expand
@@ -68,7 +73,9 @@ def _currency(body: dict[str, Any], draft: JournalDraft | BillDraft, home_curren
         body["ExchangeRate"] = wire_number(draft.exchange_rate)  # home-currency units per foreign unit
 
 
-def journal_body(draft: JournalDraft, home_currency: str) -> dict[str, Any]:
+def journal_body(draft: JournalDraft, home_currency: str, tax_rates: dict[str, Decimal] | None = None
+                 ) -> dict[str, Any]:
+    """`tax_rates`: percent by tax code id, for drafts whose lines carry VAT."""
     lines = []
     for line in draft.lines:
         detail: dict[str, Any] = {"PostingType": "Debit" if line.side == "debit" else "Credit",
@@ -83,15 +90,29 @@ def journal_body(draft: JournalDraft, home_currency: str) -> dict[str, Any]:
                                 "JournalEntryLineDetail": detail}
         if line.description:
             item["Description"] = clip(line.description)
-        lines.append(item)
+        if line.tax_code_id is None:
+            lines.append(item)
+        else:
+            rate = (tax_rates or {}).get(line.tax_code_id)
+            if rate is None:
+                raise ValidationRejected(f"tax code {line.tax_code_id} is not one of the company's purchase VAT codes "
+                                         f"(Taxes > VAT); map the record to one it has", system=SYSTEM,
+                                         field="TaxCodeRef")
+            lines += [{**item, "Amount": wire_number(net), "JournalEntryLineDetail": {
+                **detail, "TaxCodeRef": ref(line.tax_code_id), "TaxApplicableOn": PURCHASE,
+                "TaxAmount": wire_number(tax)}} for net, tax in journal_nets(line.amount, rate, draft.currency)]
     body: dict[str, Any] = {"TxnDate": draft.entry_date.isoformat(), "DocNumber": compact(draft.posting_key),
                             "PrivateNote": clip(draft.notes), "Line": lines}
+    if draft.location_id:
+        body["DepartmentRef"] = ref(entity_id(draft.location_id))
     _currency(body, draft, home_currency)
     return body
 
 
 def bill_body(draft: BillDraft, home_currency: str) -> dict[str, Any]:
     departments = {_tag(line.tags, DEPARTMENT) for line in draft.lines}
+    if draft.location_id:  # the bill's business location is its department
+        departments = {entity_id(draft.location_id)} | (departments - {None})
     if len(departments) > 1:
         raise ValidationRejected(f"bill {draft.bill_number} has lines in {len(departments)} departments, and a "
                                  f"QuickBooks bill has one department for all its lines", system=SYSTEM,
@@ -101,6 +122,8 @@ def bill_body(draft: BillDraft, home_currency: str) -> dict[str, Any]:
         detail: dict[str, Any] = {"AccountRef": ref(line.account_id)}
         if (class_id := _tag(line.tags, CLASS)) is not None:
             detail["ClassRef"] = ref(class_id)
+        if line.tax_code_id is not None:
+            detail["TaxCodeRef"] = ref(line.tax_code_id)
         item: dict[str, Any] = {"DetailType": "AccountBasedExpenseLineDetail", "Amount": wire_number(line.amount),
                                 "AccountBasedExpenseLineDetail": detail}
         if line.description:
@@ -114,6 +137,8 @@ def bill_body(draft: BillDraft, home_currency: str) -> dict[str, Any]:
         body["DueDate"] = draft.due_date.isoformat()
     if (department_id := departments.pop()) is not None:
         body["DepartmentRef"] = ref(department_id)
+    if any(line.tax_code_id is not None for line in draft.lines):
+        body["GlobalTaxCalculation"] = INCLUSIVE  # line amounts are gross, as the receipts show them
     _currency(body, draft, home_currency)
     return body
 
@@ -139,11 +164,14 @@ def currency_of(entity: dict) -> str:
     return _value(entity.get("CurrencyRef")) or ""
 
 
-def saved_lines(kind: str, entity: dict) -> tuple[LedgerLine, ...]:
-    """The lines of a full JournalEntry or Bill (a create answer, a read, or a query row)."""
+def saved_lines(kind: str, entity: dict, departments_are_locations: bool = False) -> tuple[LedgerLine, ...]:
+    """The lines of a full JournalEntry or Bill (a create answer, a read, or a query row): each line's `amount`
+    its net, `tax_amount` the VAT booked for it. A header department is a dimension of every line, unless the
+    company's departments are its business locations (then it is the entry's location)."""
     ident, day = str(entity["Id"]), date.fromisoformat(entity["TxnDate"])
     key, currency = posting_key_of(entity) or "", currency_of(entity)
-    header_department = _option(DEPARTMENT, entity.get("DepartmentRef"))
+    header_department = None if departments_are_locations else _option(DEPARTMENT, entity.get("DepartmentRef"))
+    taxed = kind == "journal" or entity.get("GlobalTaxCalculation") in TAXED_MODELS
     out = []
     for line in entity.get("Line", []):
         if kind == "journal":
@@ -159,10 +187,12 @@ def saved_lines(kind: str, entity: dict) -> tuple[LedgerLine, ...]:
                 continue  # a subtotal or an item line: none of ours
             side = "debit"
             tags = (_option(CLASS, detail.get("ClassRef")), header_department)
+        tax, tax_code_id = line_tax(detail, line, taxed=taxed)
         out.append(LedgerLine(ledger_entity_id=ident, posting_key=key, entry_date=day,
                               account_id=str(detail["AccountRef"]["value"]), side=side,
                               amount=to_decimal(line.get("Amount", 0)), currency=currency,
-                              tag_option_ids=tuple(t for t in tags if t is not None)))
+                              tag_option_ids=tuple(t for t in tags if t is not None),
+                              tax_amount=tax, tax_code_id=tax_code_id))
     return tuple(out)
 
 
@@ -170,7 +200,8 @@ def entry_total(kind: str, entity: dict) -> Decimal | None:
     if kind == "bill":
         total = entity.get("TotalAmt")
         return None if total is None else to_decimal(total)
-    return sum((line.amount for line in saved_lines(kind, entity) if line.side == "debit"), Decimal(0))
+    return sum((line.amount + line.tax_amount for line in saved_lines(kind, entity) if line.side == "debit"),
+               Decimal(0))
 
 
 def is_void(entity: dict) -> bool:

@@ -8,6 +8,10 @@ changed. A resend after a lost answer goes only after a search by key, and carri
 Accounts, tracking categories and currencies are cached in the store for `cache_seconds`; the organisation
 (lock dates) is read every time, contacts every time but incrementally (`If-Modified-Since` since the last
 read, one call instead of a page per hundred contacts).
+
+VAT (an organisation that pays tax, see `tax`): every expense line carries its TaxType, a taxed entry goes
+Inclusive with each line's TaxAmount stated, and its saved lines read back as net and tax. Xero has no
+business locations: an entry never needs one (tracking categories are the dimensions).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from ml_connector.ledgers.xero.client import XeroApi
 from ml_connector.ledgers.xero.preflight import advice_for, held_records
 from ml_connector.ledgers.xero.quota import DayQuota
 from ml_connector.ledgers.xero.reference import XeroReference
+from ml_connector.ledgers.xero.tax import classes_by_type, no_tax_type
 from ml_connector.ledgers.xero.wire import (
     bill_body,
     entity_id,
@@ -103,7 +108,10 @@ class Xero:
 
     def preflight(self, mapped: pd.DataFrame, reference: ReferenceData) -> pd.DataFrame:
         """Records Xero would refuse for reasons of its own (see `preflight`)."""
-        return held_records(mapped, reference.base_currency)
+        taxed = "tax_code_id" in mapped.columns and mapped["tax_code_id"].notna().any()
+        return held_records(mapped, reference.base_currency,
+                            tax_classes=classes_by_type(self.reference.tax_rates()) if taxed else None,
+                            account_classes=self.reference.account_classes() if taxed else None)
 
     def posting_advice(self, drafts: Sequence[Draft]) -> list[str]:
         quota = self.api.quota
@@ -142,16 +150,18 @@ class Xero:
     def post(self, draft: Draft) -> PostingResult:
         base = self.reference.facts()["base_currency"]
         codes = self.reference.codes()
+        is_taxed = any(line.tax_code_id is not None for line in draft.lines)
+        untaxed = no_tax_type(self.reference.tax_rates()) if is_taxed else None
         if isinstance(draft, JournalDraft):
             if draft.currency != base:
                 raise ValidationRejected(f"Xero manual journals are in the base currency ({base}); this one is in "
                                          f"{draft.currency}", system=SYSTEM, field="currency",
                                          vendor_message=f"manual journals cannot be in {draft.currency}")
-            body = journal_body(draft, codes)
+            body = journal_body(draft, codes, untaxed)
         else:
             if not draft.vendor_id:
                 raise ValidationRejected(f"bill {draft.bill_number} has no contact", system=SYSTEM, field="Contact")
-            body = bill_body(draft, codes, base)
+            body = bill_body(draft, codes, base, untaxed)
         endpoint = _ENDPOINTS[draft.kind]
         answer = self.api.call("PUT", endpoint, json_body={endpoint: [body]},
                                idempotency_key=f"{draft.posting_key}-{_digest(body)[:16]}")

@@ -8,6 +8,9 @@ Held (reasons of Xero's own; archived accounts and lock dates are mapping's `ina
   `LineItem`), and Xero at most two active categories.
 - `tracking_category_twice`: a line holds one option of each category, so two dimensions on one category
   cannot both be kept.
+- `tax_type_not_for_account`: a line's tax type cannot be used on its account's class (a TaxRate's
+  `CanApplyTo*`, OAS); Xero refuses the line ("The TaxType code 'X' cannot be used with account code 'Y'",
+  3p observed, Xero-Java#336) and with it every other record of the entry.
 - `bill_total_negative`: a report whose bill would total below zero (more refunds than spend); Xero keeps
   that as a supplier credit note, not a bill (UNCONFIRMED: the sandbox refuses it, the references are silent;
   held rather than sent to be refused).
@@ -32,8 +35,10 @@ RUN_CALLS = 8  # reference data and the tie-out's first list pages, per run
 COLUMNS = ["source_id", "reason", "reason_text"]
 
 
-def held_records(mapped: pd.DataFrame, base_currency: str) -> pd.DataFrame:
-    """Rows (source_id, reason, reason_text) of the mapped records Xero would refuse."""
+def held_records(mapped: pd.DataFrame, base_currency: str, *, tax_classes: dict[str, frozenset[str]] | None = None,
+                 account_classes: dict[str, str] | None = None) -> pd.DataFrame:
+    """Rows (source_id, reason, reason_text) of the mapped records Xero would refuse. `tax_classes`: the account
+    classes each tax type may be used on; `account_classes`: account id -> class (both for taxed records)."""
     if mapped.empty:
         return pd.DataFrame(columns=COLUMNS)
     foreign = mapped["posting_kind"].astype(object).eq("journal") & mapped["currency"].astype(object).ne(base_currency)
@@ -65,6 +70,10 @@ def held_records(mapped: pd.DataFrame, base_currency: str) -> pd.DataFrame:
                             + " map to the same Xero tracking category, and a line holds one option of each "
                             "category; fix: give each dimension a tracking category of its own in the mapping file"
                             for _, row in chosen[twice].iterrows()]}))
+    if tax_classes and account_classes:
+        refused = _tax_not_for_account(mapped[~foreign], tax_classes, account_classes)
+        if not refused.empty:
+            parts.append(refused)
     is_bill = mapped["posting_kind"].astype(object).eq("bill")
     if is_bill.any():
         bills = mapped[is_bill]
@@ -80,6 +89,28 @@ def held_records(mapped: pd.DataFrame, base_currency: str) -> pd.DataFrame:
                 + negative["currency"].astype(str) + ", and a Xero bill cannot; fix: enter it in Xero as a "
                 "supplier credit note by hand"}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+
+
+def _tax_not_for_account(mapped: pd.DataFrame, tax_classes: dict[str, frozenset[str]],
+                         account_classes: dict[str, str]) -> pd.DataFrame:
+    rows = mapped[mapped["tax_code_id"].notna()] if "tax_code_id" in mapped.columns else mapped.iloc[:0]
+    kind = rows["debit_account_id"].astype(object).map(account_classes)
+    allowed = rows["tax_code_id"].astype(object).map(tax_classes)
+    refused = kind.notna() & allowed.notna() & pd.Series(
+        [k not in a if isinstance(a, frozenset) else False for k, a in zip(kind, allowed, strict=True)],
+        index=rows.index, dtype=bool)
+    rows, kind = rows[refused], kind[refused]
+    tax = rows["tax_code_id"].astype(str)
+    name = rows["tax_name"].astype(object).where(rows["tax_name"].notna(), tax).astype(str) \
+        if "tax_name" in rows.columns else tax
+    code = rows["debit_account_code"].astype(object).where(rows["debit_account_code"].notna(),
+                                                           rows["debit_account_name"]).astype(str)
+    return pd.DataFrame({
+        "source_id": rows["source_id"], "reason": "tax_type_not_for_account",
+        "reason_text": "the tax type " + tax + " (" + name + ") cannot be used on account " + code + " ("
+        + rows["debit_account_name"].astype(str) + ", class " + kind.astype(str) + ") in Xero; fix: map the "
+        "record to an expense account, or give it a tax type Xero allows there (tax.accounts." + code
+        + " in the mapping file)"}, columns=COLUMNS)
 
 
 @dataclass(frozen=True)

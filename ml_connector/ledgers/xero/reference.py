@@ -6,6 +6,8 @@
 - `GET /Accounts` (Code, Status ACTIVE/ARCHIVED), `GET /TrackingCategories?includeArchived=true` (each
   category's options are dimension options whose `tag_name` is the category's name; an archived category or
   option is inactive) and `GET /Currencies`: cached for `cache_seconds`.
+- `GET /TaxRates`, only for an organisation that `PaysTax`: its tax types as the engine's tax codes, whether
+  every expense line needs one, and which account classes each may be used on (see `tax`); cached like accounts.
 - `GET /Contacts` (vendors) every time, incrementally: one full read a day, then with `If-Modified-Since` set a
   little before the last read's server time (the envelope's `DateTimeUTC`), so new, renamed and archived
   contacts are seen at one call instead of a page per hundred contacts.
@@ -19,6 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from ml_connector.ledgers.xero.client import XeroApi
+from ml_connector.ledgers.xero.tax import charges_tax, rate_rows, tax_code_models
 from ml_connector.ledgers.xero.wire import ms_datetime, xero_date
 from ml_connector.models import Account, CurrencyInfo, ReferenceData, TagOption, Vendor
 from ml_connector.money import precision
@@ -71,8 +74,17 @@ class XeroReference:
     def accounts(self) -> list[dict]:
         return self._cached("accounts", lambda: [
             {"id": str(a["AccountID"]), "code": a.get("Code") or None, "name": str(a.get("Name") or ""),
-             "type": str(a.get("Type") or ""), "active": str(a.get("Status") or "ACTIVE") == "ACTIVE"}
+             "type": str(a.get("Type") or ""), "class": str(a.get("Class") or ""),
+             "active": str(a.get("Status") or "ACTIVE") == "ACTIVE"}
             for a in self.api.call("GET", "Accounts").get("Accounts", [])])
+
+    def account_classes(self) -> dict[str, str]:
+        """Account id -> Xero class (ASSET, EXPENSE, ...), where the cached chart has it."""
+        return {a["id"]: a["class"] for a in self.accounts() if a.get("class")}
+
+    def tax_rates(self) -> list[dict]:
+        """Every tax rate of the organisation (`tax.rate_rows`)."""
+        return self._cached("tax_rates", lambda: rate_rows(self.api.call("GET", "TaxRates")))
 
     def codes(self) -> dict[str, str]:
         """Account id -> code (lines name accounts by code)."""
@@ -124,6 +136,8 @@ class XeroReference:
         org = self.organisation()
         base = str(org.get("BaseCurrency") or "USD")
         codes = sorted({base, *self.currencies()})
+        pays_tax = org.get("PaysTax") is True
+        rates = self.tax_rates() if pays_tax else []
         return ReferenceData(
             accounts=tuple(Account(account_id=a["id"], name=a["name"], code=a["code"], account_type=a["type"],
                                    is_active=a["active"]) for a in self.accounts()),
@@ -131,4 +145,8 @@ class XeroReference:
             tag_options=tuple(TagOption(**t) for t in self.tracking()),
             currencies=tuple(CurrencyInfo(currency_id=code, code=code, precision=precision(code), is_base=code == base)
                              for code in codes),
-            base_currency=base, locked_through=locked_through(org))
+            base_currency=base, locked_through=locked_through(org),
+            # Inclusive lines with the tax stated: Xero books the tax inside each gross (`tax`). No business
+            # locations: Xero has none (tracking categories are dimensions), so location_required stays False.
+            tax_codes=tax_code_models(rates), tax_required=charges_tax(pays_tax, rates),
+            journal_tax_basis="gross", bill_tax_basis="gross")

@@ -6,11 +6,14 @@ UpdatedDateUTC, MS-JSON dates) stays here. Shapes follow `reference/xero/` (the 
 
 - A manual journal carries the posting key as the first word of its `Narration` (required by Xero), the
   draft's notes after it; lines have signed `LineAmount`s (debits positive), `AccountCode`, `Description` and
-  up to two `Tracking` elements; `Status` POSTED (Xero's default is DRAFT) and `LineAmountTypes` NoTax (the
-  engine drafts no tax). Manual journals have no currency: they are in the organisation's base currency.
+  up to two `Tracking` elements; `Status` POSTED (Xero's default is DRAFT) and `LineAmountTypes` NoTax, or
+  Inclusive with a `TaxType` and `TaxAmount` per line when the draft carries tax (see `tax`). Manual journals
+  have no currency: they are in the organisation's base currency.
 - A bill is an `Invoice` of `Type` ACCPAY for a `Contact` by ContactID, AUTHORISED, with the posting key as
   its `InvoiceNumber` (Xero drops `Reference` on ACCPAY and keeps no ACCPAY number unique, so the key alone is
   what search matches exactly); the report's own number leads every line's description, where a person sees it.
+  Taxed bills go Inclusive like journals: each line's UnitAmount the gross, its TaxType and TaxAmount.
+- Read back, a line's amount is its net and its tax the line's TaxAmount (`tax.net_and_tax`).
 - Amounts leave as JSON numbers only here, and come back through `parse_float=Decimal` (see `client`).
 """
 
@@ -21,6 +24,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from ml_connector.ledgers.xero.tax import NO_TAX, line_amount_types, line_tax, net_and_tax
 from ml_connector.models import BillDraft, EntrySummary, JournalDraft, LedgerLine, LineTag
 from ml_connector.money import to_decimal
 from ml_connector.posting_keys import KEY_PREFIX, is_posting_key
@@ -118,33 +122,46 @@ def _account(line_account_id: str, codes: dict[str, str]) -> dict[str, str]:
     return {"AccountCode": code} if code else {"AccountID": line_account_id}
 
 
-def journal_body(draft: JournalDraft, codes: dict[str, str]) -> dict[str, Any]:
-    """`codes`: account id -> code; lines name accounts by code (an account without one, by id)."""
+def _wire_tax(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: wire_number(v) if isinstance(v, Decimal) else v for k, v in fields.items()}
+
+
+def journal_body(draft: JournalDraft, codes: dict[str, str], untaxed_type: str | None = None) -> dict[str, Any]:
+    """`codes`: account id -> code; lines name accounts by code (an account without one, by id).
+    `untaxed_type`: the TaxType of a taxed journal's lines without a tax code (`tax.no_tax_type`)."""
+    types = line_amount_types(line.tax_code_id for line in draft.lines)
     lines = []
     for line in draft.lines:
-        amount = line.amount if line.side == "debit" else -line.amount
-        item: dict[str, Any] = {"LineAmount": wire_number(amount), **_account(line.account_id, codes),
+        sign = 1 if line.side == "debit" else -1
+        item: dict[str, Any] = {"LineAmount": wire_number(sign * line.amount), **_account(line.account_id, codes),
                                 "Description": clip(line.description or draft.notes or draft.posting_key)}
+        if types != NO_TAX:
+            tax = None if line.tax_amount is None else sign * line.tax_amount
+            item.update(_wire_tax(line_tax(line.tax_code_id, tax, untaxed_type)))
         if line.tags:
             item["Tracking"] = _tracking(line.tags)
         lines.append(item)
     return {"Narration": narration(draft), "Date": draft.entry_date.isoformat(), "Status": "POSTED",
-            "LineAmountTypes": "NoTax", "JournalLines": lines}
+            "LineAmountTypes": types, "JournalLines": lines}
 
 
-def bill_body(draft: BillDraft, codes: dict[str, str], base_currency: str) -> dict[str, Any]:
+def bill_body(draft: BillDraft, codes: dict[str, str], base_currency: str,
+              untaxed_type: str | None = None) -> dict[str, Any]:
+    types = line_amount_types(line.tax_code_id for line in draft.lines)
     items = []
     for line in draft.lines:
         item: dict[str, Any] = {"Description": clip(f"{draft.bill_number}: {line.description}".rstrip(": ")),
                                 "Quantity": 1, "UnitAmount": wire_number(line.amount),
                                 **_account(line.account_id, codes)}
+        if types != NO_TAX:  # bill line amounts and their tax are signed already (a refund is negative)
+            item.update(_wire_tax(line_tax(line.tax_code_id, line.tax_amount, untaxed_type)))
         if line.tags:
             item["Tracking"] = _tracking(line.tags)
         items.append(item)
     body: dict[str, Any] = {"Type": "ACCPAY", "Contact": {"ContactID": draft.vendor_id},
                             "Date": draft.entry_date.isoformat(),
                             "DueDate": (draft.due_date or draft.entry_date).isoformat(),
-                            "InvoiceNumber": draft.posting_key, "Status": "AUTHORISED", "LineAmountTypes": "NoTax",
+                            "InvoiceNumber": draft.posting_key, "Status": "AUTHORISED", "LineAmountTypes": types,
                             "CurrencyCode": draft.currency, "LineItems": items}
     if draft.currency != base_currency and draft.exchange_rate:
         # Ours is base units per unit of the bill's currency; Xero's CurrencyRate is the other way round.
@@ -169,17 +186,21 @@ def is_void(entry: dict) -> bool:
 
 def saved_lines(kind: str, entry: dict, currency: str, account_ids: dict[str, str]) -> tuple[LedgerLine, ...]:
     """The lines of a full journal or bill (a PUT answer, a GET by id, a list row). `account_ids`: code -> id,
-    for an answer that names an account by code only."""
+    for an answer that names an account by code only. A taxed line's amount is its net, its tax beside it."""
     ident, day, key = entity_id(kind, entry), entry_day(entry), key_of(kind, entry) or ""
+    types = str(entry.get("LineAmountTypes") or NO_TAX)
     out = []
     for line in entry.get("JournalLines" if kind == "journal" else "LineItems", []):
-        amount = to_decimal(line.get("LineAmount", 0))
-        side = "debit" if amount >= 0 else "credit"  # journals: signed; a bill's negative line is a credit
+        gross = to_decimal(line.get("LineAmount", 0))
+        net, tax = net_and_tax(line, types)
+        side = "debit" if gross >= 0 else "credit"  # journals: signed; a bill's negative line is a credit
         account = str(line.get("AccountID") or account_ids.get(str(line.get("AccountCode")), line.get("AccountCode")))
         out.append(LedgerLine(ledger_entity_id=ident, posting_key=key, entry_date=day, account_id=account, side=side,
-                              amount=abs(amount), currency=currency,
+                              amount=abs(net), currency=currency,
                               tag_option_ids=tuple(str(t["TrackingOptionID"]) for t in line.get("Tracking", [])
-                                                   if t.get("TrackingOptionID"))))
+                                                   if t.get("TrackingOptionID")),
+                              tax_amount=abs(tax),
+                              tax_code_id=str(line["TaxType"]) if types != NO_TAX and line.get("TaxType") else None))
     return tuple(out)
 
 
@@ -187,9 +208,9 @@ def total_of(kind: str, entry: dict) -> Decimal | None:
     if kind == "bill":
         total = entry.get("Total")
         return None if total is None else to_decimal(total)
-    debits = [to_decimal(line["LineAmount"]) for line in entry.get("JournalLines", [])
-              if to_decimal(line.get("LineAmount", 0)) > 0]
-    return sum(debits, Decimal(0)) if "JournalLines" in entry else None
+    types = str(entry.get("LineAmountTypes") or NO_TAX)
+    grosses = [sum(net_and_tax(line, types)) for line in entry.get("JournalLines", [])]  # an Exclusive tax on top
+    return sum((g for g in grosses if g > 0), Decimal(0)) if "JournalLines" in entry else None
 
 
 def summary(kind: str, entry: dict, base_currency: str) -> EntrySummary:

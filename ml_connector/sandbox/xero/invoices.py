@@ -9,8 +9,13 @@ bills), `Contact` `{ContactID}` or `{Name}` (a name no active contact has create
 4 dp), `UnitAmount`, `LineAmount` (= Quantity x UnitAmount to the cent; if both are sent they must agree),
 `AccountCode`/`AccountID`, `TaxType`, `Tracking`. `Reference` is accepted and dropped: for ACCPAY Xero keeps
 the bill's reference in `InvoiceNumber` and silently ignores `Reference` (OAS "ACCREC only"; recorded ACCPAY
-answers `"Reference": ""`; XeroAPI/Xero-NetStandard#249, xero-mcp-server#121). `TaxAmount` sent on a line is
-ignored: tax is computed (see `tax`). A bill's Total may not be negative (UNCONFIRMED).
+answers `"Reference": ""`; XeroAPI/Xero-NetStandard#249, xero-mcp-server#121). A line's tax is computed (see
+`tax`) unless the line states its `TaxAmount`: Xero keeps a stated one (OAS LineItem.TaxAmount "can be
+overriden if the calculated <TaxAmount> is not correct"). The sandbox keeps it within one penny of the
+computed tax (a rounding correction; on an untaxed line only the computed 0) and refuses it otherwise in the
+words Xero uses for bank transactions, "Tax amount 52.23 is incorrect for INPUT2 tax type, should be 52.28"
+(3p observed, XeroAPI/xero-node#768; UNCONFIRMED for bills, where Xero's UI takes larger adjustments: the
+stricter choice). A bill's Total may not be negative (UNCONFIRMED).
 
 Status changes (UNCONFIRMED wording, "Invoice not of valid status for modification" in Xero's style): DRAFT and
 SUBMITTED -> DRAFT, SUBMITTED, AUTHORISED or DELETED; AUTHORISED -> VOIDED, and its lines and fields can still be
@@ -24,7 +29,7 @@ from decimal import Decimal
 
 from ml_connector.sandbox.xero.errors import Invalid
 from ml_connector.sandbox.xero.store import XeroStore
-from ml_connector.sandbox.xero.tax import LINE_AMOUNT_TYPES, cents, line_tax, totals
+from ml_connector.sandbox.xero.tax import CENT, LINE_AMOUNT_TYPES, cents, line_tax, totals
 from ml_connector.sandbox.xero.validation import (
     amount,
     choice,
@@ -190,11 +195,18 @@ def _lines(store: XeroStore, raw: object, types: str, old_lines: list[dict], uni
         if account is None or rate is None:
             continue
         line_id = str(line.get("lineitemid") or "").lower()
+        tax = line_tax(line_amount, rate.rate, types)
+        if line.get("taxamount") not in (None, ""):
+            stated = cents(amount(line["taxamount"], f"{path}.TaxAmount", messages, "TaxAmount"))
+            leeway = CENT if types != "NoTax" and rate.rate else 0  # nothing to round on an untaxed line
+            if abs(stated - tax) > leeway:
+                messages.append(f"Tax amount {stated} is incorrect for {rate.tax_type} tax type, should be {tax}")
+            tax = stated
         lines.append({"LineItemID": line_id if line_id in old_ids else store.new_id("line-item"),
                       "Description": str(line.get("description") or ""), "Quantity": str(quantity),
                       "UnitAmount": str(unit), "LineAmount": str(cents(line_amount)), "AccountID": account["AccountID"],
-                      "AccountCode": account["Code"], "TaxType": rate.tax_type,
-                      "TaxAmount": str(line_tax(line_amount, rate.rate, types)), "Tracking": tracking})
+                      "AccountCode": account["Code"], "TaxType": rate.tax_type, "TaxAmount": str(tax),
+                      "Tracking": tracking})
     return lines
 
 
