@@ -35,8 +35,10 @@ from ml_connector.errors import (
     Uncertain,
     ValidationRejected,
 )
+from ml_connector.redact import guard_library_logs
 
 log = logging.getLogger("ml_connector.http")
+guard_library_logs()  # urllib3's DEBUG request lines would carry query strings (Zoho's refresh token)
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

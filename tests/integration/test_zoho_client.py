@@ -132,3 +132,16 @@ def test_rejected_journal_is_a_validation_error_naming_zoho_reason(zoho_sandbox,
         ledger.post(locked)
     assert error.value.vendor_code is not None
     assert ledger.find_posted("MLC-locked-1", "journal") is None
+
+
+def test_debug_logs_of_the_http_library_never_carry_a_query_string(zoho_sandbox, caplog):
+    # urllib3 logs every request line at DEBUG; a query string may carry a credential (a pre-signed link's
+    # signature, an OAuth parameter), so the line is kept and its query is not.
+    from ml_connector.http import HttpClient
+
+    signature = "X-Amz-Signature=0123456789abcdef0123456789abcdef"
+    with caplog.at_level("DEBUG"):
+        HttpClient("zoho", zoho_sandbox.url("zoho")).request("GET", f"/_sandbox/stats?{signature}")
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("urllib3")]
+    assert any("/_sandbox/stats" in line for line in lines)
+    assert not any(signature in line for line in lines)
