@@ -19,7 +19,8 @@ Control routes for tests (no auth, never faulted):
                                    still pending (no settled transaction yet); delivers EXPENSE_PAYMENT_UPDATED
   POST /_sandbox/expenses/{id}     {amount?, memo?, category?, status?}: edit an expense as if someone
                                    changed it after posting; `amount` is minor units of the purchase
-                                   currency; bumps updated_at and version; delivers EXPENSE_PAYMENT_UPDATED,
+                                   currency, re-billed in the billing currency; bumps updated_at and
+                                   version; delivers EXPENSE_PAYMENT_UPDATED,
                                    and ACCOUNTING_RECORD_READY_FOR_EXPORT when its records become ready
   POST /_sandbox/webhooks/emit     {event_type?, expense_id?, accounting_record_ids?, payload?, url?,
                                    webhook_id?, timestamp?, wait?}: deliver one signed event now, to `url` or
@@ -27,6 +28,12 @@ Control routes for tests (no auth, never faulted):
   GET  /_sandbox/webhooks/deliveries   every message, its attempts and status codes (?webhook_id=)
   POST /_sandbox/expire-tokens     expire every OAuth access token issued so far
   POST /_sandbox/rotate-webhook-secret   new ACTIVE secret, the old one PENDING_REVOKE
+
+Billing currency: card spend bills and settles in the organisation's base currency (`SandboxConfig.org`:
+USD in "us", GBP in "uk"), converted from the merchant's currency at that organisation's rates and rounded
+half up, because Brex bills "on the entity's currency" (expenses.yaml `billing_amount`). Every billed amount
+follows it: expenses' `billing_amount`, card rows, accounting records, edits and webhook payloads; only
+`usd_equivalent_amount` is USD always. The rule and its sources are in brex_billing.py, the fields in brex_render.py.
 
 Auth, token expiry and the rate limit (1,000 requests per 60 s per token, limit_overrides key
 "brex.per_minute") are in brex_auth.py, with the error bodies chosen where Brex documents none. Webhook
@@ -50,7 +57,7 @@ from starlette.types import ASGIApp
 
 from ml_connector.sandbox.brex_accounting import BrexAccounting, accounting_error
 from ml_connector.sandbox.brex_auth import BrexAuth, too_many_requests
-from ml_connector.sandbox.brex_data import BrexRecords, Chain, apply_edit, to_usd_minor
+from ml_connector.sandbox.brex_data import BrexRecords, Chain, apply_edit
 from ml_connector.sandbox.brex_events import BrexEvents
 from ml_connector.sandbox.brex_params import (
     ApiError,
@@ -87,8 +94,8 @@ class BrexSandbox:
         self.company = company
         self.config = config
         self.credentials = config.credentials
-        self.records = BrexRecords(company, config.month_keys, config.brex_expenses_per_month)
-        self.renderer = BrexRenderer(company, config.public_url)
+        self.records = BrexRecords(company, config.month_keys, config.brex_expenses_per_month, config.org)
+        self.renderer = BrexRenderer(company, config.public_url, self.records.billing_currency)
         self.accounting = BrexAccounting(self.records, self.renderer)
         self.vendors = BrexVendors(company)
         self.webhooks = BrexWebhooks(company.seed, self.credentials.brex_webhook_secret,
@@ -337,7 +344,7 @@ class BrexSandbox:
             if not isinstance(body["amount"], int) or isinstance(body["amount"], bool):
                 raise bad_request("amount must be an integer in minor units of the purchase currency")
             changes["purchased_minor"] = body["amount"]
-            changes["billing_minor"] = to_usd_minor(self.company, body["amount"], expense.currency)
+            changes["billing_minor"] = self.records.to_billing_minor(body["amount"], expense.currency)
         for name in ("memo", "category", "status"):
             if name in body:
                 changes[name] = body[name]

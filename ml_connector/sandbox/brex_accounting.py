@@ -2,8 +2,11 @@
 
 One record per settled card row: purchases (`CARD_EXPENSE_POST`), refunds (`CARD_EXPENSE_REFUND`), the
 autopay (`CARD_PAYMENT`) and the rewards credit (`REWARD_REDEMPTION`). Unlike the rest of Brex, amounts
-here are JSON numbers in major units (`100.5`). Line items carry the GL account that Brex's own
-accounting integration would map, as `remote_field_value_id`; an unmapped category has none.
+here are JSON numbers in major units (`100.5`). A record's `amount` is what the card billed, in the billing
+currency (the organisation's base: USD in "us", GBP in "uk"; brex_billing.py); `original_amount` is the
+purchase in the merchant's currency (accounting.yaml: "Original amount if different from current"). Line
+items carry the GL account that Brex's own accounting integration would map, as `remote_field_value_id`; an
+unmapped category has none.
 
 Review status follows the expense: SETTLED/APPROVED -> READY_FOR_EXPORT, SUBMITTED -> REVIEW,
 DRAFT -> PREPARE; a successful export result makes it EXPORTED. A failure result leaves it
@@ -18,7 +21,7 @@ from decimal import Decimal
 from ml_connector.sandbox.brex_data import BrexRecords, CardTransaction
 from ml_connector.sandbox.brex_params import ApiError, decode_cursor, encode_cursor, parse_datetime
 from ml_connector.sandbox.brex_render import BrexRenderer, timestamp
-from ml_connector.sandbox.catalog import BASE_CURRENCY, CARD_LIABILITY, stable_id
+from ml_connector.sandbox.catalog import CARD_LIABILITY, stable_id
 
 RECORD_TYPES = {"PURCHASE": "CARD_EXPENSE_POST", "REFUND": "CARD_EXPENSE_REFUND",
                 "COLLECTION": "CARD_PAYMENT", "REWARDS_CREDIT": "REWARD_REDEMPTION"}
@@ -184,9 +187,9 @@ class BrexAccounting:
 
     def record(self, record_id: str, row: CardTransaction, single_entry: bool) -> dict:
         expense = row.expense
-        usd = self.company.currency(BASE_CURRENCY)
+        billing = self.company.currency(self.records.billing_currency)
         amount_minor = expense.billing_minor if expense else row.amount_minor
-        amount = {"amount": _major(amount_minor, usd.precision), "currency": BASE_CURRENCY}
+        amount = {"amount": _major(amount_minor, billing.precision), "currency": billing.code}
         original = amount
         if expense:
             source = self.company.currency(expense.currency)

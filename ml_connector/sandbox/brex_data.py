@@ -6,6 +6,10 @@ months a client touches. Lists are kept sorted (expenses by `purchased_at`, tran
 date) so that date filters are bisections and pages are slices.
 
 Money stays in integer minor units here, as Brex sends it; only the Accounting API renders major units.
+
+Card spend bills and settles in the organisation's base currency (USD in "us", GBP in "uk"): the rule, its
+sources and the conversion are in brex_billing.py. `billing_minor`, `settled_billing_minor` and the card rows
+(the month's rewards credit and autopay included) are in that currency.
 """
 
 from __future__ import annotations
@@ -14,10 +18,9 @@ import bisect
 import gc
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 
+from ml_connector.sandbox.brex_billing import billing_currency, to_billing_minor
 from ml_connector.sandbox.catalog import (
-    BASE_CURRENCY,
     UNMAPPED_BREX_CATEGORY,
     Company,
     Employee,
@@ -49,7 +52,7 @@ class CardExpense:
     approved_at: datetime | None
     updated_at: datetime
     purchased_minor: int  # in the merchant's currency
-    billing_minor: int  # in USD, what the company is charged
+    billing_minor: int  # in the billing currency (the organisation's base currency), what the company is charged
     settled_billing_minor: int  # what the card transaction shows; later edits do not change it
     category: str
     memo: str | None
@@ -75,26 +78,19 @@ class CardTransaction:
     id: str
     type: str  # PURCHASE, REFUND, COLLECTION, REWARDS_CREDIT
     description: str
-    amount_minor: int  # USD, signed: purchases positive, refunds and credits negative
+    amount_minor: int  # in the billing currency, signed: purchases positive, refunds and credits negative
     initiated_at: date
     posted_at: date
     expense: CardExpense | None = None
-
-
-def to_usd_minor(company: Company, amount_minor: int, currency: str) -> int:
-    """Convert minor units of `currency` to USD cents with the catalog's rate, rounding half up."""
-    source = company.currency(currency)
-    base = company.currency(BASE_CURRENCY)
-    major = Decimal(amount_minor).scaleb(-source.precision) * source.rate_to_base
-    return int(major.scaleb(base.precision).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def _at(day: date, seconds: int) -> datetime:
     return datetime.combine(day, time(0, tzinfo=UTC)) + timedelta(seconds=seconds)
 
 
-def generate_month(company: Company, month: str, count: int) -> list[CardExpense]:
-    """`count` card expenses purchased in `month`, sorted by purchase time. Deterministic per month."""
+def generate_month(company: Company, month: str, count: int, org: str = "us") -> list[CardExpense]:
+    """`count` card expenses purchased in `month`, sorted by purchase time, billed in the organisation's
+    currency. Deterministic per month: the draws do not depend on `org`, only the billed amounts do."""
     rng = month_rng(company.seed, "brex", month)
     days = month_days(month)
     weights = [0.5 if m.category in _RARE_CATEGORIES else 1.0 for m in company.merchants]
@@ -113,7 +109,7 @@ def generate_month(company: Company, month: str, count: int) -> list[CardExpense
         is_refund = change_draw < REFUND_SHARE
         sign = -1 if is_refund else 1
         purchased_minor = sign * amount
-        billing_minor = sign * to_usd_minor(company, amount, merchant.currency)
+        billing_minor = sign * to_billing_minor(company, amount, merchant.currency, org)
         status, payment_status = _status(status_draw, is_refund)
         is_pending = payment_status == "PROCESSING"
         payment_posted_at = None if is_pending else purchased_at + timedelta(hours=20 + int(status_draw * 1000) % 50)
@@ -252,8 +248,10 @@ def previous_month(month: str) -> str:
 class BrexRecords:
     """Lazily generated, cached months of expenses and transactions, with the indexes the routes need."""
 
-    def __init__(self, company: Company, months: list[str], per_month: int) -> None:
+    def __init__(self, company: Company, months: list[str], per_month: int, org: str = "us") -> None:
         self.company = company
+        self.org = org
+        self.billing_currency = billing_currency(org)
         self.months = list(months)
         self.per_month = per_month
         # Card rows post a day or two after purchase, so the month after the last one holds spillover.
@@ -273,8 +271,8 @@ class BrexRecords:
         if month not in self._expenses:
             if month not in self.months:
                 return []
-            expenses = generate_month(self.company, month, self.per_month)
-            expenses += [created_expense(self.company, expense_id, spec)
+            expenses = generate_month(self.company, month, self.per_month, self.org)
+            expenses += [created_expense(self.company, expense_id, spec, self.org)
                          for expense_id, spec in self.created.items() if spec["month"] == month]
             expenses.sort(key=lambda e: e.purchased_at)
             for expense in expenses:
@@ -327,7 +325,7 @@ class BrexRecords:
         self.created[expense_id] = dict(spec)
         month = spec["month"]
         if month in self._expenses:
-            expense = created_expense(self.company, expense_id, spec)
+            expense = created_expense(self.company, expense_id, spec, self.org)
             index = bisect.bisect_right(self._purchase_keys[month], expense.purchased_at)
             self._expenses[month].insert(index, expense)
             self._purchase_keys[month].insert(index, expense.purchased_at)
@@ -335,6 +333,10 @@ class BrexRecords:
         self.edit_count += 1
         self.month_expenses(month)  # generates the month, this expense included, if not done yet
         return self._by_id[expense_id]
+
+    def to_billing_minor(self, amount_minor: int, currency: str) -> int:
+        """What Brex bills for `amount_minor` of `currency`, in minor units of the billing currency."""
+        return to_billing_minor(self.company, amount_minor, currency, self.org)
 
     def edit(self, expense: CardExpense, changes: dict, now: datetime) -> None:
         """Record an edit (amount, memo, category) so it survives a restart, and bump updated_at."""
@@ -369,17 +371,17 @@ class BrexRecords:
         return [row for month in self.transaction_months for row in self.month_transactions(month)]
 
 
-def created_expense(company: Company, expense_id: str, spec: dict) -> CardExpense:
+def created_expense(company: Company, expense_id: str, spec: dict, org: str = "us") -> CardExpense:
     merchant = next(m for m in company.merchants if m.name == spec["merchant"])
     user = next(e for e in company.employees if e.user_id == spec["user_id"])
     purchased_at = datetime.fromisoformat(spec["purchased_at"])
     amount = int(spec["amount"])
+    billed = to_billing_minor(company, amount, merchant.currency, org)
     return CardExpense(
         id=expense_id, month=spec["month"], user=user, merchant=merchant,
         card_id=stable_id("ncard_", company.seed, user.user_id), purchased_at=purchased_at,
         payment_posted_at=None, submitted_at=None, approved_at=None, updated_at=purchased_at,
-        purchased_minor=amount, billing_minor=to_usd_minor(company, amount, merchant.currency),
-        settled_billing_minor=to_usd_minor(company, amount, merchant.currency), category=merchant.category,
+        purchased_minor=amount, billing_minor=billed, settled_billing_minor=billed, category=merchant.category,
         memo=spec.get("memo"), status="DRAFT", payment_status="PROCESSING", receipt_ids=(), is_refund=amount < 0)
 
 

@@ -10,6 +10,9 @@ Events the sandbox produces on its own, each to every active subscriber of its t
 The other event types Brex defines (transfers, users, referrals, partnerships) describe things the
 sandbox does not model; `POST /_sandbox/webhooks/emit` delivers any of them with a given payload.
 
+Money in the payloads (`amount`, `billing_amount`) is what the card billed, in the organisation's billing
+currency (USD in "us", GBP in "uk"; brex_billing.py); `original_amount` is in the merchant's currency.
+
 None of these requests waits for a receiver: deliveries run in the background (brex_deliveries.py).
 `emit` alone waits for each endpoint's first attempt, so it can answer with the status codes
 (`"wait": false` returns at once).

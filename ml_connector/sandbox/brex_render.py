@@ -4,12 +4,20 @@ Expenses (expenses.yaml `ExpandableExpense`) and card transactions (transactions
 carry money as integer minor units. Expanded objects (`merchant`, `user`, ...) are filled only when the
 client asks for them with `expand[]`; otherwise they are present and null (the spec marks every one of
 them nullable; Brex does not document null versus absent).
+
+Currencies (brex_billing.py says how amounts are billed): `original_amount`/`purchased_amount` are in the
+merchant's currency; `billing_amount` ("on the entity's currency", expenses.yaml), the card row's `amount`
+and the webhook's `amount`/`billing_amount` are in the billing currency, the organisation's base (USD in
+"us", GBP in "uk"); `usd_equivalent_amount` is in USD always ("converted in USD (if not already in USD)").
+`budget_amount` is "in the budget's currency": the sandbox's one budget is the company's card spend, kept in
+the billing currency (a sandbox choice; the references do not say which currency a budget is in).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from ml_connector.sandbox.brex_billing import to_usd_minor
 from ml_connector.sandbox.brex_data import CardExpense, CardTransaction
 from ml_connector.sandbox.catalog import BASE_CURRENCY, Company, stable_id
 
@@ -31,9 +39,10 @@ def money(amount_minor: int, currency: str) -> dict:
 class BrexRenderer:
     """Turns records into JSON dicts. Holds the id tables that ids in several places must agree on."""
 
-    def __init__(self, company: Company, public_url: str) -> None:
+    def __init__(self, company: Company, public_url: str, billing_currency: str = BASE_CURRENCY) -> None:
         self.company = company
         self.public_url = public_url.rstrip("/")
+        self.billing_currency = billing_currency
         seed = company.seed
         self.department_ids = {name: stable_id("cudept_", seed, name) for name in company.departments}
         self.location_ids = {name: stable_id("culoc_", seed, name) for name in company.locations}
@@ -71,9 +80,9 @@ class BrexRenderer:
             "expense_type": "CARD",
             "original_amount": money(e.purchased_minor, e.currency),
             "purchased_amount": money(e.purchased_minor, e.currency),
-            "billing_amount": money(e.billing_minor, BASE_CURRENCY),
-            "budget_amount": money(e.billing_minor, BASE_CURRENCY),
-            "usd_equivalent_amount": money(e.billing_minor, BASE_CURRENCY),
+            "billing_amount": self.billed(e),
+            "budget_amount": self.billed(e),
+            "usd_equivalent_amount": money(self.usd_minor(e), BASE_CURRENCY),
             "purchased_at": timestamp(e.purchased_at),
             "status": e.status,
             "payment_status": e.payment_status,
@@ -87,6 +96,15 @@ class BrexRenderer:
             "policy": dict(self.policy) if "policy" in expand else None,
             "dashboard_url": f"https://dashboard.brex.com/expenses/{e.id}",
         }
+
+    def billed(self, e: CardExpense) -> dict:
+        return money(e.billing_minor, self.billing_currency)
+
+    def usd_minor(self, e: CardExpense) -> int:
+        """The expense in USD cents: what it billed when billed in USD, else its purchase converted."""
+        if self.billing_currency == BASE_CURRENCY:
+            return e.billing_minor
+        return to_usd_minor(self.company, e.purchased_minor, e.currency)
 
     def merchant(self, e: CardExpense) -> dict:
         return {"raw_descriptor": e.merchant.descriptor, "mcc": e.merchant.mcc, "country": e.merchant.country}
@@ -102,7 +120,7 @@ class BrexRenderer:
             "id": row.id,
             "card_id": expense.card_id if expense else None,
             "description": row.description,
-            "amount": money(row.amount_minor, BASE_CURRENCY),
+            "amount": money(row.amount_minor, self.billing_currency),
             "initiated_at_date": row.initiated_at.isoformat(),
             "posted_at_date": row.posted_at.isoformat(),
             "type": row.type,
@@ -128,9 +146,9 @@ class BrexRenderer:
             "payment_description": e.merchant.descriptor,
             "payment_status_reason": "APPROVED",
             "purchased_at": timestamp(e.purchased_at),
-            "amount": money(e.billing_minor, BASE_CURRENCY),
+            "amount": self.billed(e),
             "original_amount": money(e.purchased_minor, e.currency),
-            "billing_amount": money(e.billing_minor, BASE_CURRENCY),
+            "billing_amount": self.billed(e),
             "payment_authorization_code": stable_id("", self.company.seed, e.id, "auth", length=6).upper(),
             "version": e.version,
         }

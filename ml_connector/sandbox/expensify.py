@@ -12,6 +12,10 @@ under HTTP 200; the exporter answers the bare file name; rate limits are 5 reque
 other error, with responseCode 429. An export that matches no report still renders the template over an
 empty `reports` list and returns a file name: the notes leave Expensify's own answer unconfirmed.
 
+The policies report in the organisation's base currency (`SandboxConfig.org`: USD in "us", GBP in "uk"):
+`outputCurrency`, each report's `currency` and `total`, and each expense's `convertedAmount` at the
+organisation's rate (expensify_data.py).
+
 Control routes for tests and rehearsals (never faulted, never rate limited):
 
     GET  /expensify/_sandbox/reports?state=&month=   report summaries, with their export labels

@@ -3,9 +3,18 @@
 Each month's reports come from `month_rng(seed, "expensify", month)`, so a month always holds the same
 reports whatever window a server is started with. A report belongs to the month of its approval date
 (unapproved ones to the month they were submitted or created in). Amounts are integer cents, as in every
-Expensify payload; foreign expenses keep their own currency and carry `convertedAmount` in the report's
-currency (USD). JPY is never drawn: how Expensify scales amounts of zero-decimal currencies is unconfirmed
+Expensify payload. JPY is never drawn: how Expensify scales amounts of zero-decimal currencies is unconfirmed
 (notes §4), and the sandbox does not guess.
+
+Report currency: a policy's `outputCurrency` is its organisation's base currency (`SandboxConfig.org`: USD in
+"us", GBP in "uk"), and a report's `currency` is its policy's ("The currency of the report, based on its
+policy", notes §4). Every expense keeps its own `currency` and `amount` (what the receipt says) and carries
+`convertedAmount`, its final amount (modifiedAmount, else amount; "pre-currency conversion", notes §4) in the
+report currency at the organisation's rate (`ORG_PROFILES[org].rates_to_base`, rounded half up to the cent),
+with that rate as `currencyConversionRate`; an expense already in the report currency converts at 1. The
+report's `total` is the sum of its `convertedAmount`s. The expenses drawn are the same in both organisations
+(the company's merchants, mostly American): in "uk" their USD and EUR receipts are the foreign ones. In "us"
+the rates are the catalog's own, so its reports are exactly what they always were.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from ml_connector.sandbox.catalog import (
+    ORG_PROFILES,
     UNMAPPED_EXPENSIFY_CATEGORY,
     Company,
     Employee,
@@ -35,7 +45,7 @@ STATUS_NAMES = {
     "REIMBURSED": "Reimbursed",
     "ARCHIVED": "Closed",
 }
-REPORT_CURRENCY = "USD"
+REPORT_CURRENCY = "USD"  # the "us" organisation's; a policy reports in its organisation's base currency
 FOREIGN_CURRENCIES = ("EUR", "GBP")
 
 # Brex categories of the shared merchant list -> the Expensify policy category an employee would pick.
@@ -173,9 +183,12 @@ def policy_id(*parts: object) -> str:
 
 def build_policies(company: Company, org: str = "us") -> list[Policy]:
     owner = company.employees[0].email
+    currency = ORG_PROFILES[org].base_currency
     return [
-        Policy(policy_id(company.seed, "policy", "corporate"), f"{company.name} Corporate", owner, org=org),
-        Policy(policy_id(company.seed, "policy", "field-sales"), f"{company.name} Field Sales", owner, org=org),
+        Policy(policy_id(company.seed, "policy", "corporate"), f"{company.name} Corporate", owner, currency,
+               org=org),
+        Policy(policy_id(company.seed, "policy", "field-sales"), f"{company.name} Field Sales", owner, currency,
+               org=org),
     ]
 
 
@@ -263,7 +276,8 @@ class ReportFactory:
         modified_amount = None
         if currency == "USD" and rng.random() < 0.05:
             modified_amount = amount - rng.randint(1, max(1, amount // 10))  # corrected after a receipt check
-        rate = self.company.currency(currency).rate_to_base
+        # Converted into the report's currency (its policy's output currency) at its organisation's rate.
+        rate = ORG_PROFILES[policy_for(employee, self.policies).org].rates_to_base[currency]
         final = modified_amount if modified_amount is not None else amount
         converted = int((Decimal(final) * rate).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         transaction_id = numeric_id(self.company.seed, "expensify-transaction", rid, position, digits=19)

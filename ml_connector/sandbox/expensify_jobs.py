@@ -1,5 +1,9 @@
 """The Integration Server jobs the connector uses: Report Exporter, Downloader, policy getters, report status
-updater. Each follows /work/shared/reference/notes/expensify.md; section numbers below point there."""
+updater. Each follows /work/shared/reference/notes/expensify.md; section numbers below point there.
+
+Money is the account's (expensify_data.py): a policy's `outputCurrency` is its organisation's base currency
+(USD in "us", GBP in "uk"), and exported reports carry `currency`, `total` and each expense's
+`convertedAmount` in it."""
 
 from __future__ import annotations
 

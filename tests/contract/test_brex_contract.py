@@ -74,9 +74,10 @@ def named(spec: str, name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-@pytest.fixture(scope="module")
-def server():
-    config = SandboxConfig(last_month="2026-10", months=2, brex_expenses_per_month=120)
+@pytest.fixture(scope="module", params=["us", "uk"])
+def server(request):
+    # Both organisations: in "uk" Brex bills in pounds, and its responses must still be Brex's shapes.
+    config = SandboxConfig(last_month="2026-10", months=2, brex_expenses_per_month=120, org=request.param)
     running = SandboxServer(config).start()
     yield running
     running.stop()

@@ -58,6 +58,7 @@ def test_uk_bills_book_the_vat_expensify_states_for_each_receipt(harness):
         posted = {r["source_id"] for r in h.status() if r["status"] == "posted"}
         bills = [b for b in _control(h, "bills") if str(b.get("reference_number", "")).startswith("MLC-")]
         assert bills and all(b["is_inclusive_tax"] for b in bills)
+        assert {b["currency_code"] for b in bills} == {"GBP"}  # the UK policies report in the base currency
         booked = sum((_line_tax(line) for b in bills for line in b["line_items"]), Decimal(0))
         lines = sum(len(b["line_items"]) for b in bills)
         expected = sum((stated[sid] for sid in posted if sid in stated), Decimal(0))

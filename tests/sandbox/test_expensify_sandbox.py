@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import requests
 from ml_connector.sandbox.catalog import (
     DEPARTMENTS,
     EXPENSIFY_CATEGORIES,
+    ORG_PROFILES,
     PROJECTS,
     UNMAPPED_EXPENSIFY_CATEGORY,
 )
@@ -380,3 +382,41 @@ def test_us_expenses_carry_no_tax(expensify: Expensify) -> None:
     rows = tax_rows(expensify)
     assert rows and all(r["hasTax"] is False and r["taxAmount"] == "" and r["modifiedTaxAmount"] == "absent"
                         for r in rows)
+
+
+# --- money in the UK organisation: its policies report in pounds ----------------------------------------
+
+UK_RATES = ORG_PROFILES["uk"].rates_to_base
+RATE_TEMPLATE = """[<#list reports as report><#list report.transactionList as expense>
+{"currency": "${expense.currency}", "rate": ${expense.currencyConversionRate?c}}<#sep>,</#sep>
+</#list><#sep>,</#sep></#list>]"""
+
+
+def test_uk_policies_report_in_pounds(uk_expensify: Expensify) -> None:
+    policies = uk_expensify.post({"type": "get", "inputSettings": {"type": "policyList"}}).json()["policyList"]
+    assert len(policies) == 2 and {p["outputCurrency"] for p in policies} == {"GBP"}
+
+
+def test_uk_reports_are_in_pounds_and_total_their_expenses_converted_at_the_uk_rate(
+    uk_expensify: Expensify,
+) -> None:
+    reports = uk_expensify.exported({"startDate": first_day(uk_expensify.server)})
+    assert reports and {r["currency"] for r in reports} == {"GBP"}
+    expenses = [e for r in reports for e in r["expenses"]]
+    assert {e["currency"] for e in expenses} == {"USD", "EUR", "GBP"}
+    for report in reports:
+        assert report["total"] == sum(e["convertedAmount"] for e in report["expenses"])
+    for expense in expenses:
+        final = expense["modifiedAmount"] if expense["modifiedAmount"] is not None else expense["amount"]
+        expected = (Decimal(final) * UK_RATES[expense["currency"]]).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        assert expense["convertedAmount"] == expense["reportAmount"] == int(expected), expense["transactionID"]
+    assert all(e["convertedAmount"] == e["amount"] for e in expenses if e["currency"] == "GBP")
+    summaries = uk_expensify.control("reports")["reports"]
+    assert {s["currency"] for s in summaries} == {"GBP"}
+
+
+def test_uk_expenses_state_the_uk_rate_they_were_converted_at(uk_expensify: Expensify) -> None:
+    response = uk_expensify.export({"startDate": first_day(uk_expensify.server)}, template=RATE_TEMPLATE)
+    rows = json.loads(uk_expensify.download(response.text.strip()).text)
+    assert rows and {r["currency"] for r in rows} >= {"USD", "GBP"}
+    assert all(Decimal(str(r["rate"])) == UK_RATES[r["currency"]] for r in rows)

@@ -129,9 +129,10 @@ TRICKY_STRINGS = [
 ]
 
 
-def _model() -> dict:
-    """The sandbox's own export model, plus the awkward cases the real export may hold."""
-    account = ExpensifyAccount(build_company(3), SandboxConfig(seed=3, expensify_reports_per_month=6))
+def _model(org: str = "us") -> dict:
+    """The sandbox's own export model, plus the awkward cases the real export may hold. In "uk" the reports are
+    in pounds, converted at the UK rates, and every expense carries its VAT."""
+    account = ExpensifyAccount(build_company(3), SandboxConfig(seed=3, expensify_reports_per_month=6, org=org))
     reports = [
         report_model(r, account.policy(r.policy_id), account.company, "https://example.test/receipts")
         for r in account.reports()
@@ -197,9 +198,10 @@ def real_freemarker(tmp_path_factory: pytest.TempPathFactory):
     return run
 
 
-@pytest.mark.parametrize("model_name", ["sandbox", "empty"])
+@pytest.mark.parametrize("model_name", ["sandbox", "sandbox_uk", "empty"])
 def test_connector_template_renders_identically(real_freemarker, model_name: str) -> None:
-    model = _model() if model_name == "sandbox" else {"reports": [], "addHeader": True}
+    empty = {"reports": [], "addHeader": True}
+    model = empty if model_name == "empty" else _model("uk" if model_name == "sandbox_uk" else "us")
     template = CONNECTOR_TEMPLATE.read_text(encoding="utf-8")
     ours = render(template, copy.deepcopy(model))
     assert ours == real_freemarker(template, model)
