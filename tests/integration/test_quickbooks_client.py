@@ -483,6 +483,15 @@ def test_a_foreign_report_is_held_unless_its_vendor_keeps_that_currency(ledger):
     assert "is in USD" in held["e-new"][1] and "Fix:" in held["e-new"][1]
 
 
+def test_a_home_currency_report_is_held_when_its_vendor_keeps_another_currency(ledger):
+    ledger.api.call("POST", "vendor", json={"DisplayName": "Dollar Employee Abroad", "CurrencyRef": {"value": "EUR"}})
+    in_dollars = [_record("e-home", "10.00", report="r-home").model_copy(
+        update={"employee_name": "Dollar Employee Abroad"})]
+    held = _preflight(ledger, in_dollars)
+    assert set(held) == {"e-home"} and held["e-home"][0] == "vendor_currency_differs"
+    assert "is in EUR" in held["e-home"][1]
+
+
 def test_preflight_holds_nothing_in_a_company_that_takes_everything(ledger):
     assert _preflight(ledger, [_record("b-1", "12.00"), _record("e-1", "10.00", report="r-9")]) == {}
 

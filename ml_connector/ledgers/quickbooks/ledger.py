@@ -49,7 +49,7 @@ from ml_connector.http import RetryPolicy
 from ml_connector.ledgers.base import Capabilities
 from ml_connector.ledgers.quickbooks.auth import quickbooks_tokens, require_realm
 from ml_connector.ledgers.quickbooks.client import QuickBooksApi, quoted
-from ml_connector.ledgers.quickbooks.preflight import COLUMNS, CompanySettings, foreign_bill_vendors, holds
+from ml_connector.ledgers.quickbooks.preflight import COLUMNS, CompanySettings, bill_vendors_to_check, holds
 from ml_connector.ledgers.quickbooks.tax import purchase_codes, tax_code_models
 from ml_connector.ledgers.quickbooks.wire import (
     CLASS,
@@ -86,6 +86,7 @@ from ml_connector.store.rate_budget import StoreRateBudget
 from ml_connector.store.target import LedgerTarget
 
 SYSTEM = "quickbooks"
+VENDOR_IDS_PER_QUERY = 100  # keeps a query's text well under the URL lengths Intuit serves
 CAPABILITIES = Capabilities(
     display_name="QuickBooks Online", key_field="DocNumber", key_length=21, native_idempotency="requestid",
     text_limit=4000, dimension_slots=("class", "department"), max_dimensions=2,
@@ -267,13 +268,13 @@ class QuickBooks:
         if mapped.empty:
             return pd.DataFrame(columns=COLUMNS)
         company = self.company()
-        vendors = foreign_bill_vendors(mapped, company.home_currency)
+        vendors = sorted(bill_vendors_to_check(mapped, company))
         currencies = {}
-        if vendors:
-            ids = ", ".join(quoted(v) for v in sorted(vendors))
+        for start in range(0, len(vendors), VENDOR_IDS_PER_QUERY):
+            ids = ", ".join(quoted(v) for v in vendors[start:start + VENDOR_IDS_PER_QUERY])
             statement = f"select * from Vendor where Active in (true, false) AND Id in ({ids})"
-            currencies = {str(v["Id"]): (v.get("CurrencyRef") or {}).get("value") or company.home_currency
-                          for v in self.api.query(statement).get("Vendor", [])}
+            currencies.update({str(v["Id"]): (v.get("CurrencyRef") or {}).get("value") or company.home_currency
+                               for v in self.api.query(statement).get("Vendor", [])})
         return holds(mapped, company, currencies)
 
     def posting_advice(self, drafts: Sequence[Draft]) -> list[str]:

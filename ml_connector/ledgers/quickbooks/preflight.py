@@ -137,16 +137,20 @@ def _whole_bills(groups: pd.Series, bad: set) -> pd.Series:
     return groups.isin(list(bad)) & groups.notna()
 
 
-def foreign_bill_vendors(mapped: pd.DataFrame, home_currency: str) -> set[str]:
-    """The vendors of bills in another currency than the home currency: whose currency `holds` must know."""
-    foreign = mapped["posting_kind"].eq("bill") & mapped["currency"].ne(home_currency) & mapped["vendor_id"].notna()
-    return set(mapped.loc[foreign, "vendor_id"].astype(str))
+def bill_vendors_to_check(mapped: pd.DataFrame, company: CompanySettings) -> set[str]:
+    """The existing vendors of bills whose currency `holds` must know: with multicurrency on, every one (a vendor
+    may keep another currency than the home one, and then refuses a home-currency bill too); without it, those of
+    bills in another currency (every vendor is in the home currency then)."""
+    has_vendor = mapped["posting_kind"].eq("bill") & mapped["vendor_id"].notna()
+    if not company.multicurrency:
+        has_vendor &= mapped["currency"].ne(company.home_currency)
+    return set(mapped.loc[has_vendor, "vendor_id"].astype(str))
 
 
 def holds(mapped: pd.DataFrame, company: CompanySettings,
           vendor_currencies: dict[str, str] | None = None) -> pd.DataFrame:
     """Rows of (source_id, reason, reason_text) for the records this company would refuse. `vendor_currencies`:
-    vendor id -> currency, for the vendors `foreign_bill_vendors` names."""
+    vendor id -> currency, for the vendors `bill_vendors_to_check` names."""
     if mapped.empty:
         return pd.DataFrame(columns=COLUMNS)
     parts: list[pd.DataFrame] = []
@@ -217,9 +221,11 @@ def holds(mapped: pd.DataFrame, company: CompanySettings,
              "a bill line of its own), so its bill would carry a negative line, which QuickBooks refuses. Fix: "
              "enter the refund in QuickBooks as a vendor credit by hand, or correct the report at the source.")
         known = vendor_currencies or {}
-        vendor_currency = mapped["vendor_id"].map(lambda v: known.get(str(v), company.home_currency)
-                                                  if v is not None else company.home_currency)
-        differs = is_bill & mapped["currency"].ne(vendor_currency)
+        # Plain text columns: the mapped ones are categorical, and categoricals compare only with equal categories.
+        vendor_currency = pd.Series([known.get(str(v), company.home_currency) if v is not None else
+                                     company.home_currency for v in mapped["vendor_id"].astype(object)],
+                                    index=mapped.index, dtype=object)
+        differs = is_bill & (mapped["currency"].astype(object) != vendor_currency)
         hold(_whole_bills(groups, set(groups[differs])), "vendor_currency_differs",
              "the report is in " + mapped["currency"].astype(str) + ", but its vendor '"
              + mapped["vendor_name"].astype(str) + "' is in " + vendor_currency.astype(str)
