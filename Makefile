@@ -18,7 +18,7 @@ demo: install
 	$(BIN)/ml-connector demo
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist loadfile
 
 dev: install
 	$(BIN)/dagster dev

@@ -3,54 +3,64 @@ what `ml-connector status` shows for every record of a month (posted, pending, r
 
 from __future__ import annotations
 
+import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ml_connector.mapping.columns import rows as rows_of
+from ml_connector.mapping.columns import values
 from ml_connector.month import MonthPlan
 from ml_connector.sources.registry import SOURCES
-from ml_connector.store import postings, receipts
+from ml_connector.store import bulk, postings, receipts
 from ml_connector.store.audit import AuditEvent, record
 from ml_connector.store.schema import record_outcomes, utc_now
-from ml_connector.store.sql import chunks
 from ml_connector.store.target import LedgerTarget
 
 
 def save_outcomes(engine: Engine, plan: MonthPlan, run_id: str | None) -> None:
-    """Replace the month's record outcomes with this plan's."""
+    """Replace the month's record outcomes with this plan's, in one transaction of multi-row statements."""
     key_of = dict(plan.posted_earlier)
     key_of.update(plan.drafts.key_of_records())
     now = utc_now()
-    rows = [_outcome(plan.month, row, "drafted", None, None, key_of.get(row["source_id"]), run_id, now)
-            for row in rows_of(plan.mapped, OUTCOME_FIELDS)]
-    rows += [_outcome(plan.month, row, "exception", row["reason"], row["reason_text"], None, run_id, now)
-             for row in rows_of(plan.exceptions, (*OUTCOME_FIELDS, "reason", "reason_text"))]
+    rows = _outcomes(plan.month, plan.mapped, "drafted", key_of, run_id, now)
+    rows += _outcomes(plan.month, plan.exceptions, "exception", None, run_id, now)
     full = [name for name in plan.sources_read if SOURCES[name].reread == "full"]
     with engine.begin() as connection:
         # A source read in full this run replaces its month; one read incrementally keeps earlier outcomes.
         if full:
             connection.execute(record_outcomes.delete().where(
                 (record_outcomes.c.month == plan.month) & record_outcomes.c.source_system.in_(full)))
-        # A record whose date moved to another month must not stay there too.
-        for ids in chunks([r["source_id"] for r in rows]):
-            connection.execute(record_outcomes.delete().where(record_outcomes.c.source_id.in_(list(ids))))
-        if rows:
-            connection.execute(record_outcomes.insert(), rows)
+        # Upserted on (source system, source id): a record whose date moved to another month leaves it.
+        bulk.upsert(connection, record_outcomes, rows, key=("source_system", "source_id"), replaced=_REPLACED)
         record(connection, AuditEvent(actor="dagster", action="map", outcome="ok", run_id=run_id, month=plan.month,
                                       detail={"drafted": len(plan.mapped), "exceptions": len(plan.exceptions),
                                               "drafts": len(plan.drafts),
                                               "reasons": plan.exceptions["reason"].value_counts().to_dict()}))
 
 
+_REPLACED = ("month", "parent_id", "source_version", "record_date", "amount", "currency", "outcome", "reason_code",
+             "reason", "posting_key", "run_id", "updated_at")
+
+
+def _outcomes(month: str, frame: pd.DataFrame, outcome: str, key_of: dict[str, str] | None, run_id: str | None,
+              now) -> list[dict]:
+    """The frame's records as outcome rows, built from its columns (one dict per record, nothing else)."""
+    if frame.empty:
+        return []
+    column = {name: values(frame, name) for name in OUTCOME_FIELDS}
+    ids = column["source_id"]
+    keys = [key_of.get(i) for i in ids] if key_of is not None else [None] * len(ids)
+    reason_codes = values(frame, "reason") if key_of is None else [None] * len(ids)
+    reasons = values(frame, "reason_text") if key_of is None else [None] * len(ids)
+    return [{"month": month, "source_system": source, "source_id": source_id, "parent_id": parent,
+             "source_version": version, "record_date": day, "amount": str(amount), "currency": currency,
+             "outcome": outcome, "reason_code": code, "reason": reason, "posting_key": key, "run_id": run_id,
+             "updated_at": now}
+            for source, source_id, parent, version, day, amount, currency, code, reason, key in zip(
+                column["source"], ids, column["parent_id"], column["version"], column["record_date"],
+                column["amount"], column["currency"], reason_codes, reasons, keys, strict=True)]
+
+
 OUTCOME_FIELDS = ("source", "source_id", "parent_id", "version", "record_date", "amount", "currency")
-
-
-def _outcome(month, row, outcome, reason_code, reason, posting_key, run_id, now) -> dict:
-    return {"month": month, "source_system": row["source"], "source_id": row["source_id"],
-            "parent_id": row.get("parent_id"), "source_version": row["version"], "record_date": row["record_date"],
-            "amount": str(row["amount"]), "currency": row["currency"], "outcome": outcome,
-            "reason_code": reason_code, "reason": reason, "posting_key": posting_key, "run_id": run_id,
-            "updated_at": now}
 
 
 def month_status(engine: Engine, target: LedgerTarget, month: str) -> list[dict]:

@@ -185,12 +185,16 @@ class MonthLease:
 
     def renew(self) -> None:
         """Extend the lease; LeaseLost when another run has taken it (this run was taken for dead)."""
+        with self.engine.begin() as connection:
+            self.renew_in(connection)
+
+    def renew_in(self, connection: Connection) -> None:
+        """`renew`, inside the caller's transaction (the fence written with the attempt it guards)."""
         if not self._held:
             raise LeaseLost(f"the posting lease of {self.month} on {self.target} is not held by this run")
-        with self.engine.begin() as connection:
-            renewed = connection.execute(month_leases.update().where(
-                _key(self.target, self.month) & (month_leases.c.owner == self.owner)).values(
-                expires_at=utc_now() + timedelta(seconds=self.lease_seconds))).rowcount
+        renewed = connection.execute(month_leases.update().where(
+            _key(self.target, self.month) & (month_leases.c.owner == self.owner)).values(
+            expires_at=utc_now() + timedelta(seconds=self.lease_seconds))).rowcount
         if not renewed:
             self._held = False
             raise LeaseLost(f"another run took over the posting of {self.month} on {self.target} while this run "

@@ -5,7 +5,8 @@ claiming run's lease owner, attempt 0) together with one `posting_records` row p
 carries, or reports why it may not: the entry is already posted or held, another live run holds it, or a
 record it carries is already carried by another posting (a different grouping of the same records). A
 pending row whose owner's lease has expired belongs to a dead run: it is taken over, and the caller must
-search the ledger for the key before sending anything again.
+search the ledger for the key before sending anything again. A posting run claims a chunk of entries in one
+transaction, and writes results many at a time (`store.posting_batches`, which says why both stay exactly-once).
 
 Every write names the ledger organisation, so keys are unique per (ledger system, organisation).
 """
@@ -98,31 +99,41 @@ def adopt_legacy_rows(engine: Engine, target: LedgerTarget) -> int:
 
 
 def claim(engine: Engine, target: LedgerTarget, posting: Posting, *, owner: str, run_id: str | None) -> Claim:
-    """Claim `posting` for the run whose lease owner is `owner` (see the module docstring)."""
+    """Claim `posting` for the run whose lease owner is `owner` (see the module docstring). Many at once:
+    `store.posting_batches.claim_many`."""
     with write_transaction(engine) as connection:
-        row = _locked_row(connection, target, posting.posting_key)
-        if row is None:
-            try:
-                with connection.begin_nested():
-                    _insert(connection, target, posting, owner=owner, run_id=run_id)
-                    _carry(connection, target, posting)
-                return Claim("claimed", _row(connection, target, posting.posting_key))
-            except sa.exc.IntegrityError:
-                row = _row(connection, target, posting.posting_key)
-                if row is None:  # the key is free: one of its records is carried by another posting
-                    return Claim("conflict", None, tuple(_conflicts(connection, target, posting)))
-        return _claim_existing(connection, target, posting, row, owner=owner, run_id=run_id)
+        return claim_in(connection, target, posting, owner=owner, run_id=run_id)
 
 
-def _claim_existing(connection: Connection, target: LedgerTarget, posting: Posting, row: dict, *, owner: str,
-                    run_id: str | None) -> Claim:
+def claim_in(connection: Connection, target: LedgerTarget, posting: Posting, *, owner: str,
+             run_id: str | None) -> Claim:
+    """`claim`, inside the caller's write transaction."""
+    row = _locked_row(connection, target, posting.posting_key)
+    if row is None:
+        try:
+            with connection.begin_nested():
+                _insert(connection, target, posting, owner=owner, run_id=run_id)
+                _carry(connection, target, posting)
+            return Claim("claimed", _row(connection, target, posting.posting_key))
+        except sa.exc.IntegrityError:
+            row = _row(connection, target, posting.posting_key)
+            if row is None:  # the key is free: one of its records is carried by another posting
+                return Claim("conflict", None, tuple(_conflicts(connection, target, posting)))
+    return claim_existing(connection, target, posting, row, owner=owner, run_id=run_id)
+
+
+def claim_existing(connection: Connection, target: LedgerTarget, posting: Posting, row: dict, *, owner: str,
+                   run_id: str | None, live: set[str] | None = None) -> Claim:
+    """The claim of a key that already has a row (locked by the caller); `live`: the lease owners known alive,
+    when the caller asked for many at once."""
     status = row["status"]
     if status == "posted":
         return Claim("posted", row)
     if status == "flagged":
         return Claim("flagged", row)
-    if status == "pending" and row["claim_owner"] not in (None, owner) \
-            and live_owners(connection, {row["claim_owner"]}):
+    holder = row["claim_owner"]
+    if status == "pending" and holder not in (None, owner) \
+            and (holder in live if live is not None else live_owners(connection, {holder})):
         return Claim("busy", row)
     # A pending row of a dead run (or of this run, from an earlier round), or a rejected one: take it.
     if status == "failed":
@@ -147,26 +158,37 @@ def _row(connection: Connection, target: LedgerTarget, posting_key: str) -> dict
     return dict(found._mapping) if found else None
 
 
-def _insert(connection: Connection, target: LedgerTarget, posting: Posting, *, owner: str | None,
-            run_id: str | None, status: str = "pending", error: str | None = None) -> None:
-    now = utc_now()
-    connection.execute(posting_ledger.insert().values(
+def ledger_row(target: LedgerTarget, posting: Posting, *, owner: str | None, run_id: str | None,
+               status: str = "pending", error: str | None = None, now=None) -> dict[str, Any]:
+    """The posting ledger's row for a new claim (or a new flagged entry)."""
+    now = now or utc_now()
+    return dict(
         posting_key=posting.posting_key, kind=posting.kind, source_system=posting.source_system,
         source_ids=list(posting.source_ids), source_version=versions_digest(posting.source_versions),
         source_versions=dict(zip(posting.source_ids, posting.source_versions, strict=True)), month=posting.month,
         ledger_system=target.system, ledger_org=target.org, status=status, attempt_count=0, run_id=run_id,
         claim_owner=owner, amount=str(posting.amount), currency=posting.currency, last_error=error,
-        created_at=now, updated_at=now))
+        created_at=now, updated_at=now)
+
+
+def record_rows(target: LedgerTarget, posting: Posting) -> list[dict[str, Any]]:
+    """One posting_records row per record the entry carries."""
+    amounts = posting.record_amounts or (None,) * len(posting.source_ids)
+    return [{"ledger_system": target.system, "ledger_org": target.org, "source_system": posting.source_system,
+             "source_id": source_id, "source_version": version, "posting_key": posting.posting_key,
+             "month": posting.month, "amount": None if amount is None else str(amount), "currency": posting.currency}
+            for source_id, version, amount in zip(posting.source_ids, posting.source_versions, amounts, strict=True)]
+
+
+def _insert(connection: Connection, target: LedgerTarget, posting: Posting, *, owner: str | None,
+            run_id: str | None, status: str = "pending", error: str | None = None) -> None:
+    connection.execute(posting_ledger.insert().values(
+        **ledger_row(target, posting, owner=owner, run_id=run_id, status=status, error=error)))
 
 
 def _carry(connection: Connection, target: LedgerTarget, posting: Posting) -> None:
     """One posting_records row per record: fails (IntegrityError) if another posting carries one of them."""
-    amounts = posting.record_amounts or (None,) * len(posting.source_ids)
-    connection.execute(posting_records.insert(), [
-        {"ledger_system": target.system, "ledger_org": target.org, "source_system": posting.source_system,
-         "source_id": source_id, "source_version": version, "posting_key": posting.posting_key,
-         "month": posting.month, "amount": None if amount is None else str(amount), "currency": posting.currency}
-        for source_id, version, amount in zip(posting.source_ids, posting.source_versions, amounts, strict=True)])
+    connection.execute(posting_records.insert(), record_rows(target, posting))
 
 
 def _release(connection: Connection, target: LedgerTarget, posting_key: str) -> None:
@@ -204,19 +226,6 @@ def take_over(engine: Engine, target: LedgerTarget, posting_key: str, *, owner: 
 
 
 # -- results -------------------------------------------------------------------------------------
-
-
-def begin_attempt(engine: Engine, target: LedgerTarget, posting_key: str, owner: str) -> int:
-    """Count an attempt right before the call; 0 when this run no longer holds the claim (nothing is sent)."""
-    with engine.begin() as connection:
-        updated = connection.execute(posting_ledger.update().where(
-            _where(target, posting_key) & (posting_ledger.c.claim_owner == owner)
-            & (posting_ledger.c.status == "pending"))
-            .values(attempt_count=posting_ledger.c.attempt_count + 1, updated_at=utc_now())).rowcount
-        if not updated:
-            return 0
-        return connection.execute(sa.select(posting_ledger.c.attempt_count)
-                                  .where(_where(target, posting_key))).scalar_one()
 
 
 @dataclass(frozen=True)
