@@ -212,6 +212,11 @@ def record_new(engine: Engine, report: DriftReport, *, run_id: str | None = None
         return []
     keys = [f.key for f in report.findings]
     with write_transaction(engine) as connection:
+        if connection.dialect.name == "postgresql":
+            # Two checks of one month at once would both find a finding new: the second waits for the first
+            # (SQLite's IMMEDIATE transaction already serialises them).
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                               {"name": f"{ACTION}:{report.ledger}:{report.month}"})
         known = set(connection.execute(sa.select(audit_events.c.request_id).where(
             (audit_events.c.action == ACTION) & audit_events.c.request_id.in_(keys))).scalars())
         new = [f for f in report.findings if f.key not in known]
