@@ -60,6 +60,10 @@ def demo(month: str | None, records: int, reports: int, faults: float, ledger: s
                                expensify_reports_per_month=reports, faults=faults, slow_seconds=2.0, org=org)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+    if home and (Path(home) / "connector.db").exists():
+        # The sandbox starts empty every time: a store that remembers posting to an earlier one would not tie out.
+        raise click.BadParameter(f"{home} holds an earlier demo's store, whose entries went to a sandbox that is "
+                                 "gone; give a new folder (or none, for a temporary one)", param_hint="--home")
     workdir = Path(home) if home else Path(tempfile.mkdtemp(prefix="ml-connector-demo-"))
     dagster_home = workdir / "dagster"
     prepare_home(dagster_home)
