@@ -11,6 +11,7 @@ import pandas as pd
 from ml_connector.mapping.names import normalise_names
 from ml_connector.mapping.rules import MappingRules
 from ml_connector.models import ReferenceData, SpendRecord
+from ml_connector.sources.columns import versions
 
 RECORD_TEXT_FIELDS = ("source", "source_id", "parent_id", "merchant", "currency", "category", "gl_code",
                       "department", "location", "project", "employee_name", "card_account", "memo",
@@ -27,6 +28,16 @@ def records_frame(records: list[SpendRecord]) -> pd.DataFrame:
                     for name in RECORD_OBJECT_FIELDS})
     columns["version"] = pd.Series([r.version for r in records], dtype="str")
     return pd.DataFrame(columns)
+
+
+def records_frame_of_columns(columns: dict[str, list]) -> pd.DataFrame:
+    """`records_frame` from a source's values gathered column by column (no record objects): the same columns
+    and dtypes, the versions computed over the columns (`sources.columns.versions`, equal to
+    `SpendRecord.version` record by record)."""
+    frame = pd.DataFrame({name: pd.Series(columns[name], dtype="str") for name in RECORD_TEXT_FIELDS}
+                         | {name: pd.Series(columns[name], dtype=object) for name in RECORD_OBJECT_FIELDS})
+    frame["version"] = versions(frame) if len(frame) else pd.Series([], dtype="str")
+    return frame
 
 
 def _text_frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 import pandas as pd
@@ -27,10 +28,11 @@ from ml_connector.models import SpendRecord
 
 @dataclass(frozen=True)
 class SourceBatch:
-    """A month of one source, as read: its records and the counts a person checks."""
+    """A month of one source, as read: its records (as columns, `mapping.frames.records_frame`, or as
+    SpendRecords for a source of small months) and the counts a person checks."""
 
     source: str
-    records: list[SpendRecord]
+    records: pd.DataFrame | list[SpendRecord]
     counts: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -40,8 +42,14 @@ class MonthRecords:
     """Every source's records of a month, and which sources were read (a source read in full with no records
     this month still replaces its month's outcomes)."""
 
-    records: list[SpendRecord]
+    records: pd.DataFrame  # `mapping.frames.records_frame`'s columns
     sources: tuple[str, ...]
+
+
+def amounts_by_currency(records: pd.DataFrame) -> dict[str, Decimal]:
+    """The records' total per currency, in Decimal."""
+    return {str(currency): sum(amounts, Decimal(0))
+            for currency, amounts in records.groupby("currency", sort=True)["amount"]} if len(records) else {}
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 import requests
 from sqlalchemy.engine import Engine
 
 from ml_connector.errors import AuthError, ConfigError, ConnectorError
 from ml_connector.http import HttpClient, RetryPolicy, default_classifier, shared_limiter
+from ml_connector.mapping.frames import RECORD_OBJECT_FIELDS, RECORD_TEXT_FIELDS, records_frame_of_columns
 from ml_connector.models import SpendRecord
 from ml_connector.money import from_minor_units
 from ml_connector.store.rate_budget import StoreRateBudget
@@ -181,18 +183,26 @@ class BrexClient:
 
     def card_transactions(self, start: date, end: date) -> list[dict]:
         """Settled card transactions posted in [start, end] (the API filters only the start)."""
+        return list(self.iter_card_transactions(start, end))
+
+    def iter_card_transactions(self, start: date, end: date) -> Iterator[dict]:
+        """`card_transactions`, a page at a time."""
         params = [("limit", TRANSACTIONS_PAGE), ("posted_at_start", f"{start.isoformat()}T00:00:00Z"),
                   ("expand[]", "expense_id")]
-        return [t for t in self._pages("/v2/transactions/card/primary", params)
-                if start <= date.fromisoformat(t["posted_at_date"]) <= end]
+        return (t for t in self._pages("/v2/transactions/card/primary", params)
+                if start <= date.fromisoformat(t["posted_at_date"]) <= end)
 
     def expenses(self, start: date, end: date) -> list[dict]:
         """Card expenses whose payment posted in [start, end], with every expansion the mapping uses."""
+        return list(self.iter_expenses(start, end))
+
+    def iter_expenses(self, start: date, end: date) -> Iterator[dict]:
+        """`expenses`, a page at a time."""
         params: list[tuple[str, Any]] = [("limit", EXPENSES_PAGE), ("expense_type[]", "CARD"),
                                          ("payment_posted_at_start", f"{start.isoformat()}T00:00:00Z"),
                                          ("payment_posted_at_end", f"{end.isoformat()}T23:59:59.999Z")]
         params += [("expand[]", e) for e in EXPANSIONS]
-        return list(self._pages("/v1/expenses", params))
+        return self._pages("/v1/expenses", params)
 
     def expense(self, expense_id: str) -> dict:
         """One expense with every expansion; NotFound when Brex no longer has it."""
@@ -270,7 +280,26 @@ def _name(person: dict | None) -> str | None:
 def join_records(transactions: list[dict], expenses_by_id: dict[str, dict]) -> tuple[list[SpendRecord], list[dict]]:
     """Spend records from settled transactions and their expenses; transactions with no expense are returned
     separately (a record cannot be coded without one, so it is held, never dropped)."""
-    records: list[SpendRecord] = []
+    joined, orphans = _joined(transactions, expenses_by_id)
+    return [SpendRecord(**record_fields(txn, expense)) for txn, expense in joined], orphans
+
+
+def spend_frame(transactions: list[dict], expenses_by_id: dict[str, dict]) -> tuple[pd.DataFrame, list[dict]]:
+    """`join_records` as the columns the mapping joins (`mapping.frames.records_frame`, versions included),
+    built in one pass over the API's rows: the same values, without a model object per record."""
+    joined, orphans = _joined(transactions, expenses_by_id)
+    names = (*RECORD_TEXT_FIELDS, *RECORD_OBJECT_FIELDS)
+    columns: dict[str, list] = {name: [] for name in names}
+    appenders = [(name, columns[name].append) for name in names]
+    for txn, expense in joined:
+        fields = record_fields(txn, expense)
+        for name, append in appenders:
+            append(fields.get(name))
+    return records_frame_of_columns(columns), orphans
+
+
+def _joined(transactions: list[dict], expenses_by_id: dict[str, dict]) -> tuple[list[tuple[dict, dict]], list[dict]]:
+    joined: list[tuple[dict, dict]] = []
     orphans: list[dict] = []
     for txn in transactions:
         if txn.get("type") not in SPEND_TYPES:
@@ -279,11 +308,16 @@ def join_records(transactions: list[dict], expenses_by_id: dict[str, dict]) -> t
         if expense is None:
             orphans.append(txn)
             continue
-        records.append(to_record(txn, expense))
-    return records, orphans
+        joined.append((txn, expense))
+    return joined, orphans
 
 
 def to_record(txn: dict, expense: dict) -> SpendRecord:
+    return SpendRecord(**record_fields(txn, expense))
+
+
+def record_fields(txn: dict, expense: dict) -> dict[str, Any]:
+    """One spend record's fields, from a settled transaction and its expense."""
     settled = txn["amount"]
     settled_amount = from_minor_units(settled["amount"], settled.get("currency") or "USD")
     original = expense.get("original_amount") or expense.get("purchased_amount") or settled
@@ -297,11 +331,11 @@ def to_record(txn: dict, expense: dict) -> SpendRecord:
     merchant_info = expense.get("merchant") or txn.get("merchant") or {}
     merchant = merchant_info.get("raw_descriptor") or txn.get("description", "")
     user = expense.get("user")
-    return SpendRecord(
+    return dict(
         source="brex", source_id=expense["id"], parent_id=txn["id"],
-        record_date=date.fromisoformat(txn["posted_at_date"]), merchant=merchant, amount=amount, currency=currency,
-        exchange_rate=rate, original_amount=settled_amount if rate else None,
-        original_currency=(settled.get("currency") or "USD") if rate else None,
+        record_date=date.fromisoformat(txn["posted_at_date"]), merchant=merchant, amount=amount,
+        currency=currency.upper(), exchange_rate=rate, original_amount=settled_amount if rate else None,
+        original_currency=(settled.get("currency") or "USD").upper() if rate else None,
         category=expense.get("category"), department=(expense.get("department") or {}).get("name"),
         location=(expense.get("location") or {}).get("name"), employee_id=expense.get("user_id"),
         # Every row of /v2/transactions/card/primary belongs to the company's primary card account (one
@@ -318,14 +352,40 @@ def _timestamp(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def fetch_month(client: BrexClient, start: date, end: date) -> tuple[list[SpendRecord], list[dict], dict[str, int]]:
-    """The month's spend records, the settled transactions that have no expense, and fetch counts."""
-    transactions = client.card_transactions(start, end)
-    expenses_by_id = {e["id"]: e for e in client.expenses(start, end)}
+def fetch_month(client: BrexClient, start: date, end: date) -> tuple[pd.DataFrame, list[dict], dict[str, int]]:
+    """The month's spend records (as columns: `spend_frame`), the settled transactions that have no expense, and
+    fetch counts."""
+    # Each row is cut to the fields a record is made of as its page arrives, so a month never holds the API's
+    # whole answers (an expense with its expansions is several times the size of what the ledger needs).
+    transactions = [_kept(t, TRANSACTION_FIELDS) for t in client.iter_card_transactions(start, end)]
+    expenses_by_id = {e["id"]: _kept(e, EXPENSE_FIELDS) for e in client.iter_expenses(start, end)}
     # A transaction posted this month whose expense's payment posted on another day: fetch it alone.
     for txn in transactions:
         expense_id = txn.get("expense_id")
         if expense_id and expense_id not in expenses_by_id and txn.get("type") in SPEND_TYPES:
-            expenses_by_id[expense_id] = client.expense(expense_id)
-    records, orphans = join_records(transactions, expenses_by_id)
+            expenses_by_id[expense_id] = _kept(client.expense(expense_id), EXPENSE_FIELDS)
+    records, orphans = spend_frame(transactions, expenses_by_id)
     return records, orphans, {"card_transactions": len(transactions), "expenses": len(expenses_by_id)}
+
+
+# What `record_fields` reads of a card transaction and of an expense (of an expansion: the fields named).
+TRANSACTION_FIELDS = {"id": None, "type": None, "expense_id": None, "amount": None, "posted_at_date": None,
+                      "merchant": ("raw_descriptor",), "description": None, "card_id": None}
+EXPENSE_FIELDS = {"id": None, "original_amount": None, "purchased_amount": None, "receipts": ("download_uris",),
+                  "merchant": ("raw_descriptor",), "user": ("first_name", "last_name"), "category": None,
+                  "department": ("name",), "location": ("name",), "user_id": None, "memo": None,
+                  "dashboard_url": None, "status": None, "approved_at": None, "updated_at": None}
+
+
+def _kept(row: dict, fields: dict[str, tuple[str, ...] | None]) -> dict:
+    kept = {}
+    for name, inner in fields.items():
+        if name not in row:
+            continue
+        value = row[name]
+        if inner is not None and isinstance(value, dict):
+            value = {k: value[k] for k in inner if k in value}
+        elif inner is not None and isinstance(value, list):
+            value = [{k: v[k] for k in inner if k in v} if isinstance(v, dict) else v for v in value]
+        kept[name] = value
+    return kept

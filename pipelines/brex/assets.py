@@ -1,13 +1,10 @@
 """Brex ingestion: the month's settled card transactions joined with their expenses, as spend records."""
 
 
-from collections import Counter
-from decimal import Decimal
-
 import dagster as dg
 
 from ml_connector.month import month_bounds
-from ml_connector.sources.base import SourceBatch
+from ml_connector.sources.base import SourceBatch, amounts_by_currency
 from ml_connector.sources.brex import fetch_month
 from ml_connector.store.audit import AuditEvent, record
 from pipelines.brex.resources import BrexResource
@@ -28,18 +25,16 @@ def brex_spend(context: dg.AssetExecutionContext, brex: BrexResource, store: Con
     start, end = month_bounds(month)
     with dagster_outcomes():
         records, orphans, counts = fetch_month(brex.client(), start, end)
-    records = [r for r in records if r.month == month]
+    records = records[records["record_date"].map(lambda day: day.strftime("%Y-%m")) == month].reset_index(drop=True)
     record(store.engine(), AuditEvent(actor="dagster", action="fetch", outcome="ok", run_id=context.run.run_id,
                                       month=month, source_system="brex", detail=dict(counts)))
     warnings = [f"{len(orphans)} settled transactions have no Brex expense yet; they become spend records once "
                 f"Brex creates the expense"] if orphans else []
     for warning in warnings:
         context.log.warning(warning)
-    amounts: dict[str, Decimal] = {}
-    for r in records:
-        amounts[r.currency] = amounts.get(r.currency, Decimal(0)) + r.amount
     return dg.Output(SourceBatch("brex", records, counts, warnings), metadata={
         "dagster/row_count": len(records), **{k: v for k, v in counts.items()},
         "transactions_without_expense": len(orphans),
-        "statuses": dg.MetadataValue.json(dict(Counter(r.status or "" for r in records))),
-        **totals("total", amounts)})
+        "statuses": dg.MetadataValue.json(
+            {str(k): int(v) for k, v in records["status"].fillna("").value_counts().items()}),
+        **totals("total", amounts_by_currency(records))})

@@ -3,15 +3,16 @@ posted earlier, or is held with a reason. Its blocking checks stop the posting s
 balance, a record is unaccounted for, or the month is locked."""
 
 
-from collections import Counter
 from collections.abc import Iterator
 
 import dagster as dg
+import pandas as pd
 
+from ml_connector.mapping.frames import records_frame
 from ml_connector.models import ReferenceData
 from ml_connector.month import plan_month
 from ml_connector.outcomes import save_outcomes
-from ml_connector.sources.base import MonthRecords, SourceBatch
+from ml_connector.sources.base import MonthRecords, SourceBatch, amounts_by_currency
 from pipelines.failures import dagster_outcomes
 from pipelines.ledger.resources import LedgerResource
 from pipelines.metadata import month_of, table, totals
@@ -30,17 +31,15 @@ def spend_records(context: dg.AssetExecutionContext, brex_spend: SourceBatch,
                   expensify_spend: SourceBatch) -> dg.Output[MonthRecords]:
     """Every line of spend of the month, from every source, in one normalised model."""
     batches = [brex_spend, expensify_spend]
-    records = [r for batch in batches for r in batch.records]
+    frames = [b.records if isinstance(b.records, pd.DataFrame) else records_frame(b.records) for b in batches]
+    records = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
     for batch in batches:
         for warning in batch.warnings:
             context.log.warning(f"{batch.source}: {warning}")
-    amounts: dict = {}
-    for r in records:
-        amounts[r.currency] = amounts.get(r.currency, 0) + r.amount
     return dg.Output(MonthRecords(records, tuple(b.source for b in batches)), metadata={
         "dagster/row_count": len(records),
-        "by_source": dg.MetadataValue.json(dict(Counter(r.source for r in records))),
-        **totals("total", amounts)})
+        "by_source": dg.MetadataValue.json({str(k): int(v) for k, v in records["source"].value_counts().items()}),
+        **totals("total", amounts_by_currency(records))})
 
 
 @dg.asset(partitions_def=monthly_partitions, group_name="posting", kinds={"pandas"}, owners=OWNERS,
