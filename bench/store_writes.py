@@ -41,6 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 HEADING = "## Store writes per posted entry"
+EXPLAINED = (
+    "per_entry is the protocol's store writes as they were (a claim, a lease renewal, an attempt, its audit event "
+    "and the result, each its own transaction); batched is `posting.Poster` now: claims a chunk at a time, the "
+    "fence, attempt and audit event in one transaction before each call, results fifty at a time. The outcome "
+    "rows are `outcomes.save_outcomes` for a planned month (COPY and one upsert on PostgreSQL, one executemany "
+    "on SQLite).")
 MONTH = "2026-10"
 POSTGRES_URL = os.environ.get("ML_CONNECTOR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -384,6 +390,7 @@ def main() -> None:
     if args.json:
         Path(args.json).write_text(json.dumps({"posting": posting, "outcomes": outcomes}, indent=1))
     text = "\n".join([
+        HEADING, "", EXPLAINED, "",
         f"Command: `python bench/store_writes.py --entries {args.entries} --outcomes "
         f"{' '.join(map(str, args.outcomes))} --stores {' '.join(args.stores)} --label {args.label}` "
         f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, {os.cpu_count()} cores)", "",
@@ -391,7 +398,13 @@ def main() -> None:
     print(text)
     if not args.no_write:
         path = ROOT / "docs" / "benchmarks.md"
-        path.write_text(path.read_text().rstrip() + "\n\n" + text)
+        current = path.read_text()
+        if HEADING in current:  # this section replaced, the others kept
+            before, _, rest = current.partition(HEADING)
+            current = before + text + (rest[rest.find("\n## ") + 1:] if "\n## " in rest else "")
+        else:
+            current = current.rstrip() + "\n\n" + text
+        path.write_text(current)
 
 
 if __name__ == "__main__":
