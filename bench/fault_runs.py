@@ -43,6 +43,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import docs_section  # noqa: E402
 from bench.posting_calls import LEDGERS  # noqa: E402
 from ml_connector.cli.demo import demo_mapping  # noqa: E402
 from ml_connector.posting_keys import compact  # noqa: E402
@@ -334,15 +335,7 @@ def main() -> None:
         if case.final.code != 0:
             print(f"{case.ledger} {case.records}: the last run exited {case.final.code}:\n{case.final.stderr[-3000:]}")
     if not args.no_write:
-        path = ROOT / "docs" / "benchmarks.md"
-        current = path.read_text()
-        if HEADING in current:
-            before, _, rest = current.partition(HEADING)
-            current = before + text + (rest[rest.find("\n## ") + 1:] if "\n## " in rest else "")
-        else:
-            current = current.rstrip() + "\n\n" + text
-        path.write_text(current)
-
+        docs_section.write_section(HEADING, text)
 
 if __name__ == "__main__":
     main()

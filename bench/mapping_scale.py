@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import docs_section  # noqa: E402
+
 HEADING = "## Mapping at scale"
 
 
@@ -128,16 +130,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        path = ROOT / "docs" / "benchmarks.md"
-        current = path.read_text()
-        if HEADING in current:
-            before, _, rest = current.partition(HEADING)
-            after = rest[rest.find("\n## "):] if "\n## " in rest else ""
-            current = before + text + after
-        else:
-            current = current.rstrip() + "\n\n" + text
-        path.write_text(current)
-
+        docs_section.write_section(HEADING, text)
 
 if __name__ == "__main__":
     main()

@@ -30,6 +30,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import docs_section  # noqa: E402
 from ml_connector.cli.demo import demo_mapping  # noqa: E402
 from ml_connector.sandbox.config import SandboxConfig  # noqa: E402
 from ml_connector.sandbox.server import SandboxServer  # noqa: E402
@@ -153,16 +154,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        path = ROOT / "docs" / "benchmarks.md"
-        current = path.read_text() if path.exists() else "# Benchmarks\n\n"
-        if heading in current:
-            before, _, rest = current.partition(heading)
-            after = rest[rest.find("\n## "):] if "\n## " in rest else ""
-            current = before + text + after
-        else:
-            current = current.rstrip() + "\n\n" + text
-        path.write_text(current)
-
+        docs_section.write_section(heading, text)
 
 if __name__ == "__main__":
     main()

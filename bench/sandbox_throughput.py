@@ -15,7 +15,6 @@ import argparse
 import base64
 import json
 import platform
-import re
 import statistics
 import sys
 import time
@@ -27,6 +26,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import docs_section  # noqa: E402
 from ml_connector.sandbox.brex_standalone import StandaloneBrex  # noqa: E402
 from ml_connector.sandbox.config import SandboxConfig  # noqa: E402
 
@@ -135,17 +135,7 @@ def render(results: dict[int, dict[str, float]], command: str, count: int) -> st
 
 
 def write_section(section: str) -> Path:
-    """Replace our section in docs/benchmarks.md (other sections are left as they are), or append it."""
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nResults of the scripts in bench/.\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text.rstrip("\n") + "\n")
-    return path
+    return docs_section.write_section(HEADING, section)
 
 
 def main() -> None:

@@ -40,6 +40,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import docs_section  # noqa: E402
+
 HEADING = "## Store writes per posted entry"
 EXPLAINED = (
     "per_entry is the protocol's store writes as they were (a claim, a lease renewal, an attempt, its audit event "
@@ -397,15 +399,7 @@ def main() -> None:
         *posting_lines(posting), "", *outcomes_lines(outcomes, args.label), ""])
     print(text)
     if not args.no_write:
-        path = ROOT / "docs" / "benchmarks.md"
-        current = path.read_text()
-        if HEADING in current:  # this section replaced, the others kept
-            before, _, rest = current.partition(HEADING)
-            current = before + text + (rest[rest.find("\n## ") + 1:] if "\n## " in rest else "")
-        else:
-            current = current.rstrip() + "\n\n" + text
-        path.write_text(current)
-
+        docs_section.write_section(HEADING, text)
 
 if __name__ == "__main__":
     main()

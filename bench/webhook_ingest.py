@@ -16,7 +16,6 @@ import base64
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from standardwebhooks.webhooks import Webhook
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import docs_section  # noqa: E402
 from ml_connector.store.db import create_store_engine  # noqa: E402
 
 HEADING = "## Webhook ingest"
@@ -184,16 +184,7 @@ def render(results: dict[str, dict[str, float]], command: str, senders: int, rou
 
 
 def write_section(section: str) -> Path:
-    """Replace our section in docs/benchmarks.md (other sections are left as they are), or append it."""
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nResults of the scripts in bench/.\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
-    return path
+    return docs_section.write_section(HEADING, section)
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import socket
 import statistics
 import sys
@@ -34,6 +33,9 @@ from standardwebhooks.webhooks import Webhook
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench import docs_section  # noqa: E402
+
 for name in [k for k in os.environ if k.startswith("ML_CONNECTOR_")]:
     del os.environ[name]  # the code location below is built from a clean environment
 os.environ["ML_CONNECTOR_HOME"] = tempfile.mkdtemp(prefix="bench-webhook-run-")
@@ -175,16 +177,7 @@ def render(r: dict, command: str, rate: float, interval: float) -> str:
 
 
 def write_section(section: str) -> Path:
-    """Replace our section in docs/benchmarks.md (other sections are left as they are), or append it."""
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nResults of the scripts in bench/.\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
-    return path
+    return docs_section.write_section(HEADING, section)
 
 
 def main() -> None:
