@@ -11,14 +11,16 @@ its compact form, `posting_keys.compact`), Xero in a manual journal's narration 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Literal, Protocol
+from datetime import date, timedelta
+from typing import Any, Literal, Protocol
 
 import pandas as pd
+from sqlalchemy.engine import Engine
 
 from ml_connector.models import Draft, EntrySummary, PostingResult, ReferenceData, Vendor
+from ml_connector.store import reference_cache
 from ml_connector.store.target import LedgerTarget
 
 DimensionSlot = Literal["line_tags", "class", "department", "tracking"]
@@ -104,3 +106,28 @@ class Ledger(Protocol):
 
     def entry_url(self, kind: str, ledger_entity_id: str) -> str | None:
         """A link a person can open to see the entry in the ledger's app."""
+
+
+class ApiLedger:
+    """What the ledgers reached over an HTTP API share: the organisation they post to, the requests made, the
+    token source, and reference data cached in the store (`store.reference_cache`) for `cache_age`."""
+
+    api: Any
+    engine: Engine
+    cache_age: timedelta
+    _target: LedgerTarget
+
+    @property
+    def target(self) -> LedgerTarget:
+        return self._target
+
+    @property
+    def calls(self) -> int:
+        return self.api.http.calls
+
+    @property
+    def tokens(self):
+        return self.api.tokens
+
+    def _cached(self, part: str, read: Callable[[], Any]) -> Any:
+        return reference_cache.get_or_read(self.engine, self._target, part, self.cache_age, read)

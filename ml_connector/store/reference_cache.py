@@ -6,6 +6,7 @@ cached (they change at month end, and a vendor created by the last run must be s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +42,15 @@ def put(engine: Engine, target: LedgerTarget, part: str, payload: Any) -> None:
                         fetched_at=utc_now()))
             except sa.exc.IntegrityError:
                 pass  # another process cached it at the same moment
+
+
+def get_or_read(engine: Engine, target: LedgerTarget, part: str, max_age: timedelta, read: Callable[[], Any]) -> Any:
+    """The cached `part` when younger than `max_age`; otherwise `read()`, cached for the next caller."""
+    payload = get(engine, target, part, max_age)
+    if payload is None:
+        payload = read()
+        put(engine, target, part, payload)
+    return payload
 
 
 def drop(engine: Engine, target: LedgerTarget) -> None:

@@ -38,7 +38,6 @@ import json
 import math
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -46,7 +45,7 @@ from sqlalchemy.engine import Engine
 
 from ml_connector.errors import NotFound, ValidationRejected
 from ml_connector.http import RetryPolicy
-from ml_connector.ledgers.base import Capabilities
+from ml_connector.ledgers.base import ApiLedger, Capabilities
 from ml_connector.ledgers.quickbooks.auth import quickbooks_tokens, require_realm
 from ml_connector.ledgers.quickbooks.client import QuickBooksApi, quoted
 from ml_connector.ledgers.quickbooks.preflight import COLUMNS, CompanySettings, bill_vendors_to_check, holds
@@ -111,7 +110,7 @@ def display_name(name: str) -> str:
     return " ".join(name.replace(":", "-").split())[:500]
 
 
-class QuickBooks:
+class QuickBooks(ApiLedger):
     """The QuickBooks Online ledger for one company (realm)."""
 
     system = SYSTEM
@@ -147,26 +146,7 @@ class QuickBooks:
                             timeout=settings.http_timeout)
         return cls(api, engine, cache_seconds=settings.reference_cache_seconds)
 
-    @property
-    def target(self) -> LedgerTarget:
-        return self._target
-
-    @property
-    def calls(self) -> int:
-        return self.api.http.calls
-
-    @property
-    def tokens(self):
-        return self.api.tokens
-
     # -- reference data ------------------------------------------------------------------------------
-
-    def _cached(self, part: str, read) -> Any:
-        payload = reference_cache.get(self.engine, self._target, part, self.cache_age)
-        if payload is None:
-            payload = read()
-            reference_cache.put(self.engine, self._target, part, payload)
-        return payload
 
     def preferences(self) -> dict:
         """The company's Preferences, read fresh (the closing date and the tracking switches live here)."""

@@ -27,7 +27,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from ml_connector.errors import NotFound, ValidationRejected
-from ml_connector.ledgers.base import Capabilities
+from ml_connector.ledgers.base import ApiLedger, Capabilities
 from ml_connector.ledgers.xero.client import XeroApi
 from ml_connector.ledgers.xero.preflight import advice_for, held_records
 from ml_connector.ledgers.xero.quota import DayQuota
@@ -66,7 +66,7 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
-class Xero:
+class Xero(ApiLedger):
     """The Xero ledger for one organisation (tenant)."""
 
     system = SYSTEM
@@ -88,18 +88,6 @@ class Xero:
         self.reference = XeroReference(api, engine, self._target, timedelta(seconds=cache_seconds))
         self._attached: dict[str, set[str]] = {}  # entity id -> file names known to be on it
         self._listed: dict[tuple[str, str], dict] = {}  # (kind, id) -> the entry as the last list page showed it
-
-    @property
-    def target(self) -> LedgerTarget:
-        return self._target
-
-    @property
-    def calls(self) -> int:
-        return self.api.http.calls
-
-    @property
-    def tokens(self):
-        return self.api.tokens
 
     # -- reference data and before posting ----------------------------------------------------------------
 

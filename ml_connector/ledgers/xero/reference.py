@@ -51,11 +51,7 @@ class XeroReference:
         self.cache_age = cache_age
 
     def _cached(self, part: str, read) -> Any:
-        payload = reference_cache.get(self.engine, self.target, part, self.cache_age)
-        if payload is None:
-            payload = read()
-            reference_cache.put(self.engine, self.target, part, payload)
-        return payload
+        return reference_cache.get_or_read(self.engine, self.target, part, self.cache_age, read)
 
     def organisation(self) -> dict:
         org = self.api.call("GET", "Organisation")["Organisations"][0]

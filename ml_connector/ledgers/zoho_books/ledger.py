@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
 
 import pandas as pd
 from sqlalchemy.engine import Engine
 
 from ml_connector.errors import NotFound, ValidationRejected
 from ml_connector.http import RetryPolicy
-from ml_connector.ledgers.base import Capabilities
+from ml_connector.ledgers.base import ApiLedger, Capabilities
 from ml_connector.ledgers.zoho_books.auth import zoho_tokens
 from ml_connector.ledgers.zoho_books.client import ZohoApi
 from ml_connector.ledgers.zoho_books.wire import bill_body, entity_id, journal_body, saved_lines, summary
@@ -33,7 +32,6 @@ from ml_connector.models import (
     Vendor,
 )
 from ml_connector.money import to_decimal
-from ml_connector.store import reference_cache
 from ml_connector.store.rate_budget import StoreRateBudget
 from ml_connector.store.target import LedgerTarget
 
@@ -47,7 +45,7 @@ CAPABILITIES = Capabilities(
 _PATHS = {"journal": "journals", "bill": "bills"}
 
 
-class ZohoBooks:
+class ZohoBooks(ApiLedger):
     """The Zoho Books ledger for one organisation."""
 
     system = SYSTEM
@@ -81,26 +79,7 @@ class ZohoBooks:
         return cls(api, engine, organization_id=settings.zoho_organization_id,
                    per_minute=settings.zoho_requests_per_minute, cache_seconds=settings.reference_cache_seconds)
 
-    @property
-    def target(self) -> LedgerTarget:
-        return self._target
-
-    @property
-    def calls(self) -> int:
-        return self.api.http.calls
-
-    @property
-    def tokens(self):
-        return self.api.tokens
-
     # -- reference data ------------------------------------------------------------------------------
-
-    def _cached(self, part: str, read) -> Any:
-        payload = reference_cache.get(self.engine, self._target, part, self.cache_age)
-        if payload is None:
-            payload = read()
-            reference_cache.put(self.engine, self._target, part, payload)
-        return payload
 
     def reference_data(self) -> ReferenceData:
         accounts = self._cached("accounts", lambda: list(self.api.pages(
