@@ -90,13 +90,14 @@ def test_no_attempt_is_counted_once_another_run_took_the_month_over(store_url):
     posting = _posting(8)
     claim_many(engine, TARGET, [posting], owner=stalled.owner, run_id="run-stalled")
     time.sleep(0.3)
-    _lease(engine, "run-took-over")
+    took_over = _lease(engine, "run-took-over")
     with engine.connect() as connection, pytest.raises(LeaseLost):
         begin_attempt(connection, stalled, posting.posting_key, lambda n: AuditEvent(
             actor="test", action="post.attempt", outcome="sent", posting_key=posting.posting_key))
     assert postings.rows_for_keys(engine, TARGET, [posting.posting_key])[posting.posting_key]["attempt_count"] == 0
     assert not query(engine, posting_key=posting.posting_key)
     stalled.release()
+    took_over.release()
 
 
 def test_results_written_in_a_batch_read_back_as_posted(store_url):
