@@ -29,8 +29,21 @@ def _posting(n: int, *records: str) -> Posting:
                    currency="USD", record_amounts=tuple(Decimal("12.50") for _ in ids))
 
 
+_TAKEN: list[MonthLease] = []
+
+
+@pytest.fixture(autouse=True)
+def _release_leases(store_url):
+    """Every lease a test took is released (its heartbeat stopped) before the test's schema goes."""
+    yield
+    while _TAKEN:
+        _TAKEN.pop().release()
+
+
 def _lease(engine, run_id: str, lease_seconds: float = 60.0) -> MonthLease:
-    return MonthLease(engine, TARGET, MONTH, run_id=run_id, launched_by="test", lease_seconds=lease_seconds).acquire()
+    lease = MonthLease(engine, TARGET, MONTH, run_id=run_id, launched_by="test", lease_seconds=lease_seconds)
+    _TAKEN.append(lease)
+    return lease.acquire()
 
 
 def test_a_chunk_of_new_entries_is_claimed_in_one_go(store_url):
