@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
 from sqlalchemy.engine import Engine
 
 from ml_connector.ledgers.base import Ledger
@@ -46,7 +47,7 @@ def post_month(engine: Engine, ledger: Ledger, plan: MonthPlan, fetch: Fetch, *,
     try:
         settle_abandoned(engine, ledger, plan, lease, run_id)
         ids = ensure_vendors(engine, ledger, plan.drafts.missing_vendors(), owner=lease.owner, run_id=run_id,
-                             month=plan.month)
+                             month=plan.month, employees=employee_vendors(plan.mapped))
         # One entry at a time becomes an object, with its new vendors' ids, right before it posts.
         drafts = (d.with_vendor_ids(ids) for d in plan.drafts)
         report = Poster(engine, ledger, lease, run_id=run_id, progress=progress).post(drafts, plan.drafts.keys())
@@ -93,3 +94,11 @@ def tie_out_month(engine: Engine, ledger: Ledger, plan: MonthPlan) -> tuple[TieO
     counts = {key: back.count(key) for key in keys}
     unexpected = [row.posting_key or "" for row in back.unknown]
     return tie_out(in_scope, back.lines, counts, unexpected=unexpected, held_for_review=held), back
+
+
+def employee_vendors(mapped: pd.DataFrame) -> set[str]:
+    """Vendor names that are the record's own employee: a report billed to the person it reimburses."""
+    if mapped.empty or "employee_name" not in mapped.columns:
+        return set()
+    vendor, employee = mapped["vendor_name"].astype(object), mapped["employee_name"].astype(object)
+    return set(vendor[vendor.notna() & (vendor == employee)])

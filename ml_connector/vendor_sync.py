@@ -10,7 +10,11 @@ by name, normalised as mapping normalises merchants (`mapping.names.normalise_na
   keep two runs (this one and a month's posting) from creating it twice;
 - two vendors on one side whose names normalise alike: a conflict, reported, and that name is created on
   neither side (creating would only add a third to choose from);
-- an inactive ledger vendor still matches (its name is taken) but is not pushed to Brex.
+- an inactive ledger vendor still matches (its name is taken) but is not pushed to Brex;
+- a ledger vendor the connector created to reimburse an employee (an Expensify report billed to its
+  employee: `vendor_claims` role "employee") is not pushed to Brex either: Brex vendors are suppliers it pays,
+  and a person's name has no business in that list. Employees entered in the ledger by hand are not known as
+  such and are pushed like any vendor.
 A create the other side refuses (Brex takes ASCII names only) is reported, not fatal. The sync holds a lease
 of its own in the store (`VENDOR_LEASE`, per ledger organisation), so two syncs never run at once and the
 claims it takes belong to a live run. If Brex answers an Idempotency-Key with a vendor deleted since, the
@@ -31,9 +35,10 @@ from ml_connector.ledgers.base import Ledger
 from ml_connector.mapping.names import normalise_names
 from ml_connector.models import Vendor
 from ml_connector.sources.brex import BrexClient
+from ml_connector.store import vendor_claims
 from ml_connector.store.audit import AuditEvent, record
 from ml_connector.store.leases import MonthLease
-from ml_connector.vendors import ensure_vendors
+from ml_connector.vendors import ensure_vendors, name_key
 
 VENDOR_LEASE = "vendors"  # the lease's "month": one vendor sync per ledger organisation at a time
 
@@ -53,6 +58,7 @@ class VendorSyncReport:
     created_in_ledger: list[dict] = field(default_factory=list)  # {name, ledger_id}
     conflicts: list[dict] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)  # {side, name, reason}
+    employees_kept: int = 0  # ledger vendors that reimburse a person, never sent to Brex
 
 
 def idempotency_key(name_key: str) -> str:
@@ -94,7 +100,10 @@ def sync_vendors(engine: Engine, ledger: Ledger, brex: BrexClient, suffixes: tup
                                   detail={"vendors": len(brex_vendors)}))
         plan = plan_vendors(list(ledger.reference_data().vendors), brex_vendors, suffixes)
         report = VendorSyncReport(matches=plan.matches, conflicts=plan.conflicts)
-        for name in plan.to_brex:
+        employees = vendor_claims.employee_keys(engine, ledger.target)
+        suppliers = [name for name in plan.to_brex if name_key(name) not in employees]
+        report.employees_kept = len(plan.to_brex) - len(suppliers)
+        for name in suppliers:
             _create_in_brex(engine, brex, name, suffixes, report, run_id)
         for name in plan.to_ledger:
             lease.renew()  # the fence, as before any posting call
@@ -110,7 +119,8 @@ def sync_vendors(engine: Engine, ledger: Ledger, brex: BrexClient, suffixes: tup
                               detail={"ledger": str(ledger.target), "matches": len(report.matches),
                                       "created_in_brex": len(report.created_in_brex),
                                       "created_in_ledger": len(report.created_in_ledger),
-                                      "conflicts": len(report.conflicts), "refused": len(report.refused)}))
+                                      "conflicts": len(report.conflicts), "refused": len(report.refused),
+                                      "employees_kept": report.employees_kept}))
     return report
 
 

@@ -26,11 +26,12 @@ def name_key(name: str) -> str:
 
 
 def ensure_vendors(engine: Engine, ledger: Ledger, names: set[str], *, owner: str, run_id: str | None,
-                   month: str | None = None) -> dict[str, str]:
-    """Ids for vendor names the ledger did not list, creating each one exactly once."""
+                   month: str | None = None, employees: set[str] = frozenset()) -> dict[str, str]:
+    """Ids for vendor names the ledger did not list, creating each one exactly once; `employees`: the names
+    among them that reimburse a person (the vendor sync never sends those to Brex)."""
     ids: dict[str, str] = {}
     for name in sorted(names):
-        vendor, outcome = _ensure(engine, ledger, name, owner)
+        vendor, outcome = _ensure(engine, ledger, name, owner, "employee" if name in employees else None)
         ids[name] = vendor.vendor_id
         record(engine, AuditEvent(actor="dagster", action="vendor.ensure", outcome=outcome, run_id=run_id,
                                   month=month, ledger_entity_id=vendor.vendor_id,
@@ -38,11 +39,11 @@ def ensure_vendors(engine: Engine, ledger: Ledger, names: set[str], *, owner: st
     return ids
 
 
-def _ensure(engine: Engine, ledger: Ledger, name: str, owner: str) -> tuple[Vendor, str]:
+def _ensure(engine: Engine, ledger: Ledger, name: str, owner: str, role: str | None) -> tuple[Vendor, str]:
     key = name_key(name)
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
-        state, vendor_id = vendor_claims.claim(engine, ledger.target, key, name, owner)
+        state, vendor_id = vendor_claims.claim(engine, ledger.target, key, name, owner, role)
         if state == "created":
             return Vendor(vendor_id=vendor_id or "", name=name), "found"
         if state in ("create", "resume"):

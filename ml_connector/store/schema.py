@@ -181,6 +181,7 @@ vendor_claims = Table(
     Column("vendor_id", String(64)),
     Column("owner", String(64), nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("role", String(16)),  # "employee": the vendor reimburses a person; empty: a supplier
 )
 
 # What the Dagster shell keeps between steps (records, reference data, month plans), in the store rather

@@ -27,9 +27,11 @@ def _key(target: LedgerTarget, name_key: str):
             & (vendor_claims.c.name_key == name_key))
 
 
-def claim(engine: Engine, target: LedgerTarget, name_key: str, name: str, owner: str) -> VendorClaim:
+def claim(engine: Engine, target: LedgerTarget, name_key: str, name: str, owner: str,
+          role: str | None = None) -> VendorClaim:
     """("create", None): ours, create it; ("resume", None): ours after a dead run, search first;
-    ("created", vendor_id): exists already; ("busy", None): a live run is creating it, ask again shortly."""
+    ("created", vendor_id): exists already; ("busy", None): a live run is creating it, ask again shortly.
+    `role` "employee": the vendor reimburses a person (kept with the claim, for the vendor sync)."""
     with write_transaction(engine) as connection:
         row = connection.execute(for_update(sa.select(vendor_claims).where(_key(target, name_key)),
                                             connection)).first()
@@ -38,7 +40,7 @@ def claim(engine: Engine, target: LedgerTarget, name_key: str, name: str, owner:
                 with connection.begin_nested():
                     connection.execute(vendor_claims.insert().values(
                         ledger_system=target.system, ledger_org=target.org, name_key=name_key, name=name[:255],
-                        status="creating", owner=owner, updated_at=utc_now()))
+                        status="creating", owner=owner, updated_at=utc_now(), role=role))
                 return ("create", None)
             except sa.exc.IntegrityError:
                 row = connection.execute(sa.select(vendor_claims).where(_key(target, name_key))).first()
@@ -62,3 +64,11 @@ def forget(engine: Engine, target: LedgerTarget, name_key: str, owner: str) -> N
     with engine.begin() as connection:
         connection.execute(vendor_claims.delete().where(_key(target, name_key) & (vendor_claims.c.owner == owner)
                                                         & (vendor_claims.c.status == "creating")))
+
+
+def employee_keys(engine: Engine, target: LedgerTarget) -> set[str]:
+    """The name keys of the vendors created to reimburse a person."""
+    with engine.connect() as connection:
+        return set(connection.execute(sa.select(vendor_claims.c.name_key).where(
+            (vendor_claims.c.ledger_system == target.system) & (vendor_claims.c.ledger_org == target.org)
+            & (vendor_claims.c.role == "employee"))).scalars())

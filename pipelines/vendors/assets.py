@@ -35,7 +35,7 @@ def build_vendor_sync(kind: str, lease_wait_seconds: float = 900.0) -> dg.Assets
         return dg.MaterializeResult(metadata={
             "matches": len(report.matches), "created_in_brex": len(report.created_in_brex),
             "created_in_ledger": len(report.created_in_ledger), "conflicts": len(report.conflicts),
-            "refused": len(report.refused),
+            "refused": len(report.refused), "employees_kept_from_brex": report.employees_kept,
             "created_in_brex_names": rows_table(report.created_in_brex[:SHOWN], ("name", "brex_id")),
             "created_in_ledger_names": rows_table(report.created_in_ledger[:SHOWN], ("name", "ledger_id")),
             "conflict_table": rows_table(report.conflicts, ("side", "name_key", "names")),

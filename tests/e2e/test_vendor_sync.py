@@ -8,6 +8,7 @@ from collections import Counter
 
 import dagster as dg
 import requests
+import sqlalchemy as sa
 
 from ml_connector.mapping.names import normalise_name
 from ml_connector.mapping.rule_types import DEFAULT_SUFFIXES
@@ -70,3 +71,17 @@ def test_names_that_normalise_alike_on_one_side_are_a_conflict_not_a_creation(ha
         result = sync(h)
         assert result["conflicts"] == 1 and "Globex; GLOBEX, Inc." in result["conflict_table"]
         assert ledger_names(h)["globex"] == 0 and brex_names(h)["globex"] == 2
+
+
+def test_employees_billed_for_their_reports_are_never_sent_to_brex(harness):
+    """Expensify reports post as bills to their employees; the sync sends the suppliers to Brex, not the people."""
+    with harness(expensify_reports_per_month=4, brex_expenses_per_month=4) as h:
+        assert h.run()["done"]
+        employees = {normalise_name(r["employee_name"], DEFAULT_SUFFIXES) for r in h.engine.connect().execute(
+            sa.text("SELECT name AS employee_name FROM vendor_claims WHERE role = 'employee'")).mappings()}
+        assert employees and employees <= set(ledger_names(h))  # the people are vendors in the ledger
+        metadata = sync(h)
+        at_brex = brex_names(h)
+        assert metadata["created_in_brex"] > 0 and metadata["employees_kept_from_brex"] == len(employees)
+        assert not employees & set(at_brex)
+        assert sync(h)["employees_kept_from_brex"] == len(employees) and brex_names(h) == at_brex
