@@ -312,10 +312,6 @@ def _joined(transactions: list[dict], expenses_by_id: dict[str, dict]) -> tuple[
     return joined, orphans
 
 
-def to_record(txn: dict, expense: dict) -> SpendRecord:
-    return SpendRecord(**record_fields(txn, expense))
-
-
 def record_fields(txn: dict, expense: dict) -> dict[str, Any]:
     """One spend record's fields, from a settled transaction and its expense."""
     settled = txn["amount"]
