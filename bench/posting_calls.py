@@ -156,5 +156,6 @@ def main() -> None:
     if not args.no_write:
         docs_section.write_section(heading, text)
 
+
 if __name__ == "__main__":
     main()

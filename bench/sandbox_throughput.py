@@ -134,10 +134,6 @@ def render(results: dict[int, dict[str, float]], command: str, count: int) -> st
     return "\n".join(lines)
 
 
-def write_section(section: str) -> Path:
-    return docs_section.write_section(HEADING, section)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200, help="requests per expenses measurement")
@@ -148,7 +144,7 @@ def main() -> None:
     section = render(results, command, args.requests)
     print(section)
     if not args.no_write:
-        print(f"written to {write_section(section)}")
+        print(f"written to {docs_section.write_section(HEADING, section)}")
 
 
 if __name__ == "__main__":

@@ -401,5 +401,6 @@ def main() -> None:
     if not args.no_write:
         docs_section.write_section(HEADING, text)
 
+
 if __name__ == "__main__":
     main()

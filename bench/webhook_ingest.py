@@ -183,10 +183,6 @@ def render(results: dict[str, dict[str, float]], command: str, senders: int, rou
     return "\n".join(lines)
 
 
-def write_section(section: str) -> Path:
-    return docs_section.write_section(HEADING, section)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000, help="new events per store, over all rounds")
@@ -200,7 +196,7 @@ def main() -> None:
     section = render(results, f"python bench/webhook_ingest.py{flags}", args.senders, args.rounds)
     print(section)
     if not args.no_write:
-        print(f"written to {write_section(section)}")
+        print(f"written to {docs_section.write_section(HEADING, section)}")
 
 
 if __name__ == "__main__":

@@ -176,10 +176,6 @@ def render(r: dict, command: str, rate: float, interval: float) -> str:
         f"whatever the burst size: a burst becomes one run per month per tick, not one per event.", ""])
 
 
-def write_section(section: str) -> Path:
-    return docs_section.write_section(HEADING, section)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300, help="events to deliver")
@@ -193,7 +189,7 @@ def main() -> None:
     section = render(results, f"python bench/webhook_to_run.py{flags}", args.rate, args.interval)
     print(section)
     if not args.no_write:
-        print(f"written to {write_section(section)}")
+        print(f"written to {docs_section.write_section(HEADING, section)}")
 
 
 if __name__ == "__main__":

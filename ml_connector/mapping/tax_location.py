@@ -68,8 +68,7 @@ def resolve_tax(frame: pd.DataFrame, rules: MappingRules, reference: ReferenceDa
         elif tax.default is not None:
             wanted, origin = tax.default, "tax.default"
         found = taxes.get(_key(wanted)) if wanted is not None else None
-        state = ("missing" if wanted is None else "unknown" if found is None
-                 else "inactive" if not found.is_active else None)
+        state = _state(wanted, found)
         usable = found if state is None else None
         out["tax_code_id"].append(usable.tax_code_id if usable else None)
         out["tax_name"].append(found.name if found else None)
@@ -80,6 +79,15 @@ def resolve_tax(frame: pd.DataFrame, rules: MappingRules, reference: ReferenceDa
     for name, column in out.items():
         frame[name] = pd.Series(column, index=frame.index, dtype=object)
     return frame
+
+
+def _state(wanted: str | None, found) -> str | None:
+    """Why a wanted tax code or location cannot be used: None when it can."""
+    if wanted is None:
+        return "missing"
+    if found is None:
+        return "unknown"
+    return None if found.is_active else "inactive"
 
 
 def resolve_location(frame: pd.DataFrame, rules: MappingRules, reference: ReferenceData) -> pd.DataFrame:
@@ -105,8 +113,7 @@ def resolve_location(frame: pd.DataFrame, rules: MappingRules, reference: Refere
             if rule.default is not None:
                 wanted, origin = rule.default, "business_location.default"
         found = locations.get(_key(wanted)) if wanted is not None else None
-        state = ("missing" if wanted is None else "unknown" if found is None
-                 else "inactive" if not found.is_active else None)
+        state = _state(wanted, found)
         out["business_location_id"].append(found.location_id if found is not None and state is None else None)
         out["business_location_name"].append(found.name if found is not None else None)
         out["business_location_wanted"].append(wanted)
